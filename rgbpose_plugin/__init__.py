@@ -1,0 +1,1 @@
+"""rgbpose-plugin: RGBPoseConv3D for PyTorchVideo."""
