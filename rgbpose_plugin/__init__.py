@@ -1,1 +1,29 @@
-"""rgbpose-plugin: RGBPoseConv3D for PyTorchVideo."""
+"""rgbpose-plugin: RGBPoseConv3D (RGB + 2D-skeleton action recognition) for PyTorchVideo.
+
+Importing the package registers its models and datasets in
+:data:`rgbpose_plugin.registry.MODEL_REGISTRY` / ``DATASET_REGISTRY`` and, inside a
+PySlowFast-style project, in the host's registries too.
+"""
+
+from .config import add_rgbpose_config, get_cfg, load_cfg
+from .models import (
+    build_model,
+    create_pose_slowonly,
+    create_rgb_slowonly,
+    create_rgbpose_conv3d,
+)
+from .registry import DATASET_REGISTRY, MODEL_REGISTRY
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASET_REGISTRY",
+    "MODEL_REGISTRY",
+    "add_rgbpose_config",
+    "build_model",
+    "create_pose_slowonly",
+    "create_rgb_slowonly",
+    "create_rgbpose_conv3d",
+    "get_cfg",
+    "load_cfg",
+]

@@ -1,0 +1,44 @@
+# Two commands on a fresh machine (see README.md):
+#   make demo   install into .venv, make the demo data, run the staged recipe on it
+#   make test   install into .venv, lint, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEMO_DATA ?= demo_data
+DEMO_OUT ?= output/demo
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch/torchvision first, pinned: these versions install from local files here.
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e ".[dev]"
+	# mediapipe (offline pose backend) without its pinned numpy/opencv deps.
+	$(PIP) install -q --no-deps mediapipe==0.10.21
+	$(PIP) install -q absl-py flatbuffers "protobuf>=4.25,<5" attrs opencv-python-headless sentencepiece
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	test -f $(DEMO_DATA)/annotations.pkl || $(PY) tools/make_demo_data.py --out $(DEMO_DATA)
+	$(PY) tools/run_net.py --cfg configs/demo/rgbpose_demo.yaml \
+		--opts DATA.ANN_FILE $(DEMO_DATA)/annotations.pkl DATA.PATH_PREFIX $(DEMO_DATA)/videos \
+		OUTPUT_DIR $(DEMO_OUT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_data.py
+
+clean:
+	rm -rf $(VENV) output $(DEMO_DATA)

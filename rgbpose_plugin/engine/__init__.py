@@ -1,0 +1,1 @@
+"""The trainer's parts: checkpoints, optimisation, evaluation, the stage loop."""

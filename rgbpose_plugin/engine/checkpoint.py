@@ -1,0 +1,115 @@
+"""Checkpoint files: PySlowFast-shaped, written atomically, read through iopath.
+
+A plugin checkpoint is a dict::
+
+    {"epoch": int, "model_state": {...}, "optimizer_state": {...} | None,
+     "cfg": "<YAML dump>", "model_name": str, ...trainer state (scheduler, scaler, RNG)}
+
+Everything in it is tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(weights_only=True)``. Only pyskl / mmaction2 files (pickled OpenMMLab
+metadata) need ``weights_only=False``; :func:`load_mmcv_checkpoint` is the one place that
+does so, and only for files the user names.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from typing import Dict, List, Optional
+
+import torch
+from iopath.common.file_io import g_pathmgr
+
+__all__ = ["save_checkpoint", "load_checkpoint", "load_mmcv_checkpoint",
+           "list_checkpoints", "last_checkpoint", "checkpoint_path", "CheckpointError"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit; the message names the file."""
+
+
+def checkpoint_path(folder: str, epoch: int) -> str:
+    return os.path.join(folder, "checkpoints", f"checkpoint_epoch_{epoch:05d}.pyth")
+
+
+def save_checkpoint(path: str, payload: Dict) -> str:
+    """Write ``payload`` to ``path`` atomically: a crash leaves the old file intact.
+
+    The bytes go to a temporary file in the same folder first and are renamed over
+    ``path`` only once complete, so a reader sees the old checkpoint or the new one,
+    never half a file.
+    """
+    folder = os.path.dirname(path) or "."
+    g_pathmgr.mkdirs(folder)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    with g_pathmgr.open(tmp, "wb") as f:
+        f.write(buffer.getvalue())
+        if hasattr(f, "flush"):
+            f.flush()
+        if hasattr(f, "fileno"):
+            os.fsync(f.fileno())
+    if g_pathmgr.exists(path):
+        g_pathmgr.rm(path)  # not every iopath backend renames over an existing file
+    g_pathmgr.mv(tmp, path)
+    return path
+
+
+def _read_bytes(path: str) -> io.BytesIO:
+    if not g_pathmgr.exists(path):
+        raise CheckpointError(f"checkpoint {path!r} does not exist")
+    with g_pathmgr.open(path, "rb") as f:
+        return io.BytesIO(f.read())
+
+
+def load_checkpoint(path: str) -> Dict:
+    """Load a plugin checkpoint (``weights_only=True``: no arbitrary code runs)."""
+    try:
+        data = torch.load(_read_bytes(path), map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
+    except Exception as err:
+        raise CheckpointError(f"cannot read checkpoint {path!r}: {err}") from err
+    if not isinstance(data, dict) or "model_state" not in data:
+        keys = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(
+            f"{path!r} is not a plugin checkpoint (no 'model_state'; found {keys}). "
+            "Convert pyskl / mmaction2 files with tools/convert_checkpoint.py first."
+        )
+    return data
+
+
+def load_mmcv_checkpoint(path: str) -> Dict:
+    """The ``state_dict`` of a pyskl / mmaction2 checkpoint.
+
+    These files pickle OpenMMLab objects (mmengine message hubs, numpy scalars), which
+    ``weights_only=True`` refuses; they are loaded with ``weights_only=False``, so only
+    pass files from a source you trust.
+    """
+    try:
+        data = torch.load(_read_bytes(path), map_location="cpu", weights_only=False)
+    except CheckpointError:
+        raise
+    except Exception as err:
+        raise CheckpointError(f"cannot read checkpoint {path!r}: {err}") from err
+    state = data.get("state_dict", data) if isinstance(data, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path!r} holds no state_dict of tensors")
+    return state
+
+
+def list_checkpoints(folder: str) -> List[str]:
+    """Checkpoints of a stage folder, oldest epoch first."""
+    ckpt_dir = os.path.join(folder, "checkpoints")
+    if not g_pathmgr.exists(ckpt_dir):
+        return []
+    names = [n for n in g_pathmgr.ls(ckpt_dir) if re.fullmatch(r"checkpoint_epoch_\d+\.pyth", n)]
+    return [os.path.join(ckpt_dir, n) for n in sorted(names)]
+
+
+def last_checkpoint(folder: str) -> Optional[str]:
+    found = list_checkpoints(folder)
+    return found[-1] if found else None
