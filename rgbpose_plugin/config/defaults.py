@@ -147,6 +147,8 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     if "RGBPOSE" in cfg:
         return cfg
     _R = cfg.RGBPOSE = CfgNode()
+    # CPU processes per shard when NUM_GPUS is 0 (DDP over gloo); 1 trains in-process.
+    _R.CPU_PROCESSES = 1
 
     # Data layout: which joints exist, how they flip, which limbs connect them.
     _R.KEYPOINTS = CfgNode()

@@ -30,8 +30,13 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not fit; the message names the file."""
 
 
-def checkpoint_path(folder: str, epoch: int) -> str:
-    return os.path.join(folder, "checkpoints", f"checkpoint_epoch_{epoch:05d}.pyth")
+_NAME = re.compile(r"checkpoint_epoch_(\d+)(?:_iter_(\d+))?\.pyth")
+
+
+def checkpoint_path(folder: str, epoch: int, iteration: int = 0) -> str:
+    """``epoch`` epochs done (+ ``iteration`` iterations of the next, after a preemption)."""
+    name = f"checkpoint_epoch_{epoch:05d}" + (f"_iter_{iteration:06d}" if iteration else "")
+    return os.path.join(folder, "checkpoints", name + ".pyth")
 
 
 def save_checkpoint(path: str, payload: Dict) -> str:
@@ -52,9 +57,10 @@ def save_checkpoint(path: str, payload: Dict) -> str:
             f.flush()
         if hasattr(f, "fileno"):
             os.fsync(f.fileno())
-    if g_pathmgr.exists(path):
-        g_pathmgr.rm(path)  # not every iopath backend renames over an existing file
-    g_pathmgr.mv(tmp, path)
+    if "://" not in path:
+        os.replace(tmp, path)  # atomic on POSIX: the old file stays until the new one is whole
+    else:  # remote backends (s3, manifold, ...) have no atomic rename; mv is their best
+        g_pathmgr.mv(tmp, path)
     return path
 
 
@@ -102,12 +108,13 @@ def load_mmcv_checkpoint(path: str) -> Dict:
 
 
 def list_checkpoints(folder: str) -> List[str]:
-    """Checkpoints of a stage folder, oldest epoch first."""
+    """Checkpoints of a stage folder, oldest first (by epoch, then iteration)."""
     ckpt_dir = os.path.join(folder, "checkpoints")
     if not g_pathmgr.exists(ckpt_dir):
         return []
-    names = [n for n in g_pathmgr.ls(ckpt_dir) if re.fullmatch(r"checkpoint_epoch_\d+\.pyth", n)]
-    return [os.path.join(ckpt_dir, n) for n in sorted(names)]
+    found = [(m, n) for n in g_pathmgr.ls(ckpt_dir) if (m := _NAME.fullmatch(n))]
+    found.sort(key=lambda mn: (int(mn[0].group(1)), int(mn[0].group(2) or 0)))
+    return [os.path.join(ckpt_dir, n) for _, n in found]
 
 
 def last_checkpoint(folder: str) -> Optional[str]:

@@ -1,0 +1,87 @@
+"""Datasets and DataLoaders for a stage, with samplers that make runs reproducible.
+
+* Training order is a permutation seeded by (RNG_SEED, epoch), split across processes;
+  a resumed run can start part-way into an epoch and sees the same remaining batches.
+* Evaluation gives each process a disjoint slice with no padding, so every video is
+  scored once.
+* No loader draws from the global RNG (each gets its own generator), so evaluation
+  never shifts the training's random numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..registry import DATASET_REGISTRY
+from .distributed import get_info
+
+__all__ = ["build_dataset", "build_loader", "TrainSampler", "EvalSampler"]
+
+
+def build_dataset(cfg, split: str) -> Dataset:
+    """``DATASET_REGISTRY.get(name.capitalize())(cfg, split)``, as PySlowFast does."""
+    name = cfg.TEST.DATASET if split == "test" else cfg.TRAIN.DATASET
+    return DATASET_REGISTRY.get(name.capitalize())(cfg, split)
+
+
+class TrainSampler(Sampler):
+    """This process's share of a (seed, epoch)-seeded permutation, from ``start`` on."""
+
+    def __init__(self, size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.size, self.seed, self.rank, self.world_size = size, seed, rank, world_size
+        self.epoch, self.start = 0, 0
+        self.per_rank = -(-size // world_size)  # padded like DistributedSampler
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=g).tolist()
+        order += order[: self.per_rank * self.world_size - self.size]
+        return iter(order[self.rank::self.world_size][self.start:])
+
+    def __len__(self) -> int:
+        return self.per_rank - self.start
+
+
+class EvalSampler(Sampler):
+    """Indices ``rank, rank + world, ...``: disjoint across processes, none repeated."""
+
+    def __init__(self, size: int, rank: int = 0, world_size: int = 1) -> None:
+        self.indices = list(range(rank, size, world_size))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def per_process_batch(total: int, what: str) -> int:
+    world = get_info().world_size
+    if total % world:
+        raise ValueError(f"{what} ({total}) must be divisible by the number of processes ({world})")
+    return total // world
+
+
+def build_loader(cfg, dataset: Dataset, split: str) -> DataLoader:
+    from ..data import collate  # the data package registers the datasets on import
+
+    info = get_info()
+    if split == "train":
+        sampler = TrainSampler(len(dataset), cfg.RNG_SEED, info.rank, info.world_size)
+        batch = per_process_batch(cfg.TRAIN.BATCH_SIZE, "TRAIN.BATCH_SIZE")
+    else:
+        sampler = EvalSampler(len(dataset), info.rank, info.world_size)
+        total = cfg.TEST.BATCH_SIZE if split == "test" else cfg.TRAIN.BATCH_SIZE
+        batch = max(1, total // info.world_size)
+    workers = cfg.DATA_LOADER.NUM_WORKERS
+    return DataLoader(
+        dataset, batch_size=batch, sampler=sampler, num_workers=workers,
+        collate_fn=collate, pin_memory=cfg.DATA_LOADER.PIN_MEMORY and cfg.NUM_GPUS > 0,
+        generator=torch.Generator().manual_seed(cfg.RNG_SEED), drop_last=False,
+    )

@@ -1,0 +1,67 @@
+"""Multi-view testing of a trained stage: metrics, saved scores, confusion matrix.
+
+Each test item holds all ``TEST.NUM_ENSEMBLE_VIEWS`` clips of one video (decoded once);
+the model scores every clip, softmax per clip, mean per video and stream.
+Writes into ``cfg.OUTPUT_DIR``: ``test_results.pkl`` (or ``TEST.SAVE_RESULTS_PATH``),
+``test_metrics.json`` and ``confusion.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict
+
+import numpy as np
+from iopath.common.file_io import g_pathmgr
+
+from ..models import build_model
+from .checkpoint import CheckpointError, last_checkpoint, load_checkpoint
+from .distributed import is_main
+from .evaluation import compute_metrics, confusion_matrix, save_results
+from .loader import build_dataset, build_loader
+from .logs import format_metrics_table, setup_logging
+from .plots import plot_confusion_matrix
+from .trainer import device_for, evaluate
+
+__all__ = ["test", "results_path"]
+
+
+def results_path(cfg) -> str:
+    return cfg.TEST.SAVE_RESULTS_PATH or os.path.join(cfg.OUTPUT_DIR, "test_results.pkl")
+
+
+def test(cfg) -> Dict:
+    """Test ``TEST.CHECKPOINT_FILE_PATH`` (else the stage's last checkpoint)."""
+    log = setup_logging(cfg.OUTPUT_DIR)
+    path = cfg.TEST.CHECKPOINT_FILE_PATH or last_checkpoint(cfg.OUTPUT_DIR)
+    if not path:
+        raise CheckpointError(f"nothing to test: no TEST.CHECKPOINT_FILE_PATH and no checkpoint "
+                              f"in {cfg.OUTPUT_DIR}/checkpoints")
+    device = device_for(cfg)
+    model = build_model(cfg).to(device)
+    model.load_state_dict(load_checkpoint(path)["model_state"])
+    dataset = build_dataset(cfg, "test")
+    log.info(f"testing {path} on {len(dataset)} videos x {cfg.TEST.NUM_ENSEMBLE_VIEWS} views")
+    scores = evaluate(model, build_loader(cfg, dataset, "test"), cfg, device, multi_view=True)
+    metrics = compute_metrics(scores, cfg.TEST.FUSION_WEIGHTS)
+    out = {"checkpoint": path, "results": results_path(cfg), "metrics": metrics,
+           "num_videos": len(scores.labels)}
+    if is_main():
+        g_pathmgr.mkdirs(cfg.OUTPUT_DIR)
+        save_results(out["results"], scores)
+        with g_pathmgr.open(os.path.join(cfg.OUTPUT_DIR, "test_metrics.json"), "w") as f:
+            json.dump(out, f, indent=2)
+        best = list(metrics)[-1] if len(metrics) == 1 else "1:1"
+        main_scores = scores.fused({"rgb": 1.0, "pose": 1.0}) if best == "1:1" else scores.scores[best]
+        matrix = confusion_matrix(main_scores, scores.labels, cfg.MODEL.NUM_CLASSES)
+        plot_confusion_matrix(matrix, os.path.join(cfg.OUTPUT_DIR, "confusion.png"),
+                              class_names=_class_names(dataset),
+                              title=f"{cfg.MODEL.MODEL_NAME} ({best}), top-1 {metrics[best]['top1']:.1f}%")
+        log.info(format_metrics_table(metrics, f"test, {cfg.TEST.NUM_ENSEMBLE_VIEWS} views"))
+    return out
+
+
+def _class_names(dataset) -> list:
+    names = getattr(dataset, "class_names", None)
+    return list(names) if names is not None and len(np.atleast_1d(names)) else []

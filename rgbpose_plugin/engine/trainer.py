@@ -1,0 +1,283 @@
+"""Train one stage (a model on one dataset mode) with periodic validation and checkpoints.
+
+``train(cfg)`` runs in every process. The stage folder is ``cfg.OUTPUT_DIR``::
+
+    OUTPUT_DIR/
+      checkpoints/checkpoint_epoch_00005.pyth   every TRAIN.CHECKPOINT_PERIOD epochs
+      log.txt  stats.jsonl  curves.png  [tensorboard/]
+
+Resuming: with TRAIN.AUTO_RESUME the newest checkpoint of the folder restores model,
+optimizer, AMP scaler, epoch, iteration and RNG states; the LR schedule is a function
+of the epoch, and the data order and augmentation are seeded by (seed, epoch, index),
+so a resumed run ends with the same weights as an uninterrupted one. A stop request
+(:func:`request_stop`, e.g. from SLURM preemption) saves at the next iteration boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import nullcontext
+from typing import Dict, Optional
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..models import build_model, model_streams
+from .checkpoint import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
+from .distributed import get_info, is_main
+from .evaluation import ScoreCollector, compute_metrics
+from .loader import build_dataset, build_loader
+from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
+from .optim import build_optimizer, lr_at_epoch, set_lr
+from .plots import plot_training_curves
+from .rng import capture_rng_state, restore_rng_state, seed_everything
+
+__all__ = ["train", "evaluate", "request_stop", "StopRequested", "prepare_batch", "device_for"]
+
+_STOP = threading.Event()
+
+
+class StopRequested(RuntimeError):
+    """Training stopped early on request; the state was saved in ``checkpoint``."""
+
+    def __init__(self, checkpoint: str) -> None:
+        super().__init__(f"stopped on request; state saved to {checkpoint}")
+        self.checkpoint = checkpoint
+
+
+def request_stop() -> None:
+    """Ask the running trainer to save at the next iteration boundary and stop."""
+    _STOP.set()
+
+
+def _stop_agreed(device: torch.device) -> bool:
+    """True when any process was asked to stop (all processes stop at the same step)."""
+    flag = torch.tensor([1.0 if _STOP.is_set() else 0.0], device=device)
+    if get_info().world_size > 1:
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
+def device_for(cfg) -> torch.device:
+    if cfg.NUM_GPUS > 0:
+        return torch.device("cuda", get_info().local_rank)
+    return torch.device("cpu")
+
+
+def prepare_batch(batch: Dict, cfg, device: torch.device):
+    """Pathway inputs and labels on ``device``; heatmaps drawn there when configured."""
+    from ..data import inputs_on_device  # heatmaps from keypoints when HEATMAP.ON_GPU
+
+    inputs = inputs_on_device(batch, cfg, device)
+    if cfg.TRAIN.CHANNELS_LAST and device.type == "cuda":
+        inputs = [x.contiguous(memory_format=torch.channels_last_3d) if x.dim() == 5 else x
+                  for x in inputs]
+    return inputs, batch["label"].to(device, non_blocking=True)
+
+
+def _autocast(cfg, device: torch.device):
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.TRAIN.MIXED_PRECISION)
+    if dtype is None or device.type != "cuda":
+        return nullcontext()
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _loss(cfg, out: Dict[str, torch.Tensor], labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+    weights = dict(zip(("rgb", "pose"), cfg.RGBPOSE.HEAD.LOSS_WEIGHTS))
+    losses = {f"loss_{s}": F.cross_entropy(v.float(), labels) for s, v in out.items()}
+    losses["loss"] = sum(weights[s] * losses[f"loss_{s}"] for s in out)
+    return losses
+
+
+def _flat_views(inputs):
+    """Test items stack views: (N, V, ...) -> (N * V, ...), with V."""
+    views = inputs[0].shape[1]
+    return [x.flatten(0, 1) for x in inputs], views
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, cfg, device: torch.device, multi_view: bool) -> Dict:
+    """Scores for every video of ``loader``'s dataset, gathered over processes."""
+    model.eval()
+    collector = ScoreCollector()
+    for batch in progress(loader, len(loader), "eval"):
+        inputs, labels = prepare_batch(batch, cfg, device)
+        views = 1
+        if multi_view:
+            inputs, views = _flat_views(inputs)
+        with _autocast(cfg, device):
+            out = model(inputs)
+        ids = [m["frame_dir"] for m in batch["meta"]]
+        collector.add(out, labels, batch["index"], ids, num_views=views)
+    return collector.gather()
+
+
+class _Trainer:
+    """State of one stage's training in one process."""
+
+    def __init__(self, cfg) -> None:
+        self.cfg = cfg
+        self.info = get_info()
+        self.device = device_for(cfg)
+        self.log = setup_logging(cfg.OUTPUT_DIR)
+        seed_everything(cfg.RNG_SEED)
+        self.streams = model_streams(cfg)
+        self.model = build_model(cfg).to(self.device)
+        if cfg.TRAIN.CHANNELS_LAST and self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last_3d)
+        self.optimizer = build_optimizer(cfg, self.model)
+        fp16 = cfg.TRAIN.MIXED_PRECISION == "fp16" and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if fp16 else None
+        self.epoch, self.iter_in_epoch, self.global_step = 0, 0, 0
+        self._resume_or_init()
+        self.net = self.model
+        if self.info.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.train_set = build_dataset(cfg, "train")
+        self.train_loader = build_loader(cfg, self.train_set, "train")
+        self.val_loader = None
+        if cfg.TRAIN.EVAL_PERIOD > 0:
+            self.val_loader = build_loader(cfg, build_dataset(cfg, "val"), "val")
+        tb = cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard")
+        self.stats = StatsWriter(cfg.OUTPUT_DIR, tb if cfg.TENSORBOARD.ENABLE else "")
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def _resume_or_init(self) -> None:
+        cfg = self.cfg
+        path = last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+        if path:
+            ckpt = load_checkpoint(path)
+            self.model.load_state_dict(ckpt["model_state"])
+            self.optimizer.load_state_dict(ckpt["optimizer_state"])
+            if self.scaler is not None and ckpt.get("scaler_state"):
+                self.scaler.load_state_dict(ckpt["scaler_state"])
+            self.epoch, self.iter_in_epoch = ckpt["epoch"], ckpt.get("iter_in_epoch", 0)
+            self.global_step = ckpt.get("global_step", 0)
+            restore_rng_state(ckpt["rng_state"][min(self.info.rank, len(ckpt["rng_state"]) - 1)])
+            self.log.info(f"resumed from {path} (epoch {self.epoch}, iteration {self.iter_in_epoch})")
+        elif cfg.TRAIN.CHECKPOINT_FILE_PATH:
+            ckpt = load_checkpoint(cfg.TRAIN.CHECKPOINT_FILE_PATH)
+            self.model.load_state_dict(ckpt["model_state"])
+            self.log.info(f"initialised from {cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+
+    def save(self) -> str:
+        """Every process contributes its RNG state; the main process writes the file."""
+        rng = [capture_rng_state()]
+        if self.info.world_size > 1:
+            rng = [None] * self.info.world_size
+            dist.all_gather_object(rng, capture_rng_state())
+        path = checkpoint_path(self.cfg.OUTPUT_DIR, self.epoch, self.iter_in_epoch)
+        if is_main():
+            save_checkpoint(path, {
+                "epoch": self.epoch, "iter_in_epoch": self.iter_in_epoch,
+                "global_step": self.global_step, "model_state": self.model.state_dict(),
+                "optimizer_state": self.optimizer.state_dict(),
+                "scaler_state": self.scaler.state_dict() if self.scaler else None,
+                "rng_state": rng, "cfg": self.cfg.dump(), "model_name": self.cfg.MODEL.MODEL_NAME,
+            })
+            self.log.info(f"saved {path}")
+        if self.info.world_size > 1:
+            dist.barrier()
+        return path
+
+    # --- one epoch -----------------------------------------------------------------------
+    def _step(self, batch) -> Dict[str, float]:
+        cfg = self.cfg
+        inputs, labels = prepare_batch(batch, cfg, self.device)
+        with _autocast(cfg, self.device):
+            out = self.net(inputs)
+        losses = _loss(cfg, out, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(losses["loss"]).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            losses["loss"].backward()
+        if cfg.SOLVER.CLIP_GRAD_L2NORM > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.SOLVER.CLIP_GRAD_L2NORM)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        values = {k: v.item() for k, v in losses.items()}
+        values.update({f"acc_{s}": (out[s].argmax(1) == labels).float().mean().item() * 100
+                       for s in out})
+        return values
+
+    def train_epoch(self) -> None:
+        cfg = self.cfg
+        sampler = self.train_loader.sampler
+        sampler.set_epoch(self.epoch, start=self.iter_in_epoch * self.train_loader.batch_size)
+        if hasattr(self.train_set, "set_epoch"):
+            self.train_set.set_epoch(self.epoch)
+        iters = self.iter_in_epoch + len(self.train_loader)
+        self.net.train()
+        start = time.perf_counter()
+        for i, batch in enumerate(progress(self.train_loader, len(self.train_loader),
+                                           f"epoch {self.epoch + 1}"), self.iter_in_epoch):
+            lr = lr_at_epoch(cfg, self.epoch + i / iters)
+            set_lr(self.optimizer, lr)
+            values = self._step(batch)
+            self.iter_in_epoch, self.global_step = i + 1, self.global_step + 1
+            if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
+                self._log_iter(values, lr, i + 1, iters, start)
+            if i + 1 < iters and _stop_agreed(self.device):
+                raise StopRequested(self.save())
+        self.epoch, self.iter_in_epoch = self.epoch + 1, 0
+
+    def _log_iter(self, values: Dict, lr: float, done: int, iters: int, start: float) -> None:
+        elapsed = time.perf_counter() - start
+        per_iter = elapsed / max(1, done - (iters - len(self.train_loader)))
+        left = (iters - done + (self.cfg.SOLVER.MAX_EPOCH - self.epoch - 1) * iters) * per_iter
+        accs = " ".join(f"{k} {v:.1f}" for k, v in values.items() if k.startswith("acc_"))
+        self.log.info(f"epoch {self.epoch + 1}/{self.cfg.SOLVER.MAX_EPOCH} iter {done}/{iters} "
+                      f"loss {values['loss']:.4f} {accs} lr {lr:.5g} "
+                      f"{per_iter:.2f}s/it eta {format_eta(left)}")
+        self.stats.write("train_iter", self.global_step,
+                         {"epoch": self.epoch + done / iters, "lr": lr, **values})
+
+    def validate(self) -> Dict:
+        scores = evaluate(self.net, self.val_loader, self.cfg, self.device, multi_view=False)
+        metrics = compute_metrics(scores, self.cfg.TEST.FUSION_WEIGHTS)
+        self.log.info(format_metrics_table(metrics, f"validation after epoch {self.epoch}"))
+        self.stats.write("val", self.global_step, {"epoch": self.epoch, "metrics": metrics})
+        return metrics
+
+    def run(self) -> Dict:
+        cfg, metrics = self.cfg, {}
+        self.log.info(f"training {cfg.MODEL.MODEL_NAME} on {len(self.train_set)} clips per epoch, "
+                      f"{cfg.SOLVER.MAX_EPOCH} epochs, {self.info.world_size} process(es), "
+                      f"device {self.device}")
+        _STOP.clear()
+        while self.epoch < cfg.SOLVER.MAX_EPOCH:
+            self.train_epoch()
+            self._report_skipped()
+            last = self.epoch == cfg.SOLVER.MAX_EPOCH
+            if last or self.epoch % max(1, cfg.TRAIN.CHECKPOINT_PERIOD) == 0:
+                self.save()
+            if self.val_loader is not None and (last or self.epoch % cfg.TRAIN.EVAL_PERIOD == 0):
+                metrics = self.validate()
+            if not last and _stop_agreed(self.device):
+                raise StopRequested(self.save())
+        if is_main():
+            plot_training_curves(read_stats(cfg.OUTPUT_DIR), os.path.join(cfg.OUTPUT_DIR, "curves.png"),
+                                 title=cfg.MODEL.MODEL_NAME)
+        self.stats.close()
+        return {"checkpoint": last_checkpoint(cfg.OUTPUT_DIR), "val": metrics}
+
+    def _report_skipped(self) -> None:
+        counter = getattr(self.train_set, "pop_error_count", None)
+        if counter is not None and (n := counter()):
+            self.log.warning(f"epoch {self.epoch}: {n} bad sample(s) skipped (DATA.ON_ERROR=skip)")
+            self.stats.write("skipped", self.global_step, {"epoch": self.epoch, "count": n})
+
+
+def train(cfg) -> Optional[Dict]:
+    """Train the stage described by ``cfg`` (in this process)."""
+    return _Trainer(cfg).run()
