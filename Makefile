@@ -19,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PIP) install -q -e ".[dev]"
 	# mediapipe (offline pose backend) without its pinned numpy/opencv deps.
 	$(PIP) install -q --no-deps mediapipe==0.10.21
-	$(PIP) install -q absl-py flatbuffers "protobuf>=4.25,<5" attrs opencv-python-headless sentencepiece
+	$(PIP) install -q opencv-contrib-python-headless flatbuffers attrs absl-py "protobuf>=6.31.1,<7"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,136 @@
+"""The pose-backend interface and the factory that builds backends by name.
+
+A backend turns one RGB frame into the people it sees, as COCO-17 keypoints in pixels
+plus one score per keypoint. Everything else (decoding, keeping persons in a stable
+order, caching, the annotation file) is shared code that only sees this interface, so a
+new backend is one class with a ``__call__``.
+
+Backends are looked up lazily: ``create_pose_backend("mmpose")`` imports mmpose only
+then, never when the plugin is imported.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+__all__ = [
+    "COCO17_NAMES",
+    "NUM_KEYPOINTS",
+    "FramePoses",
+    "PoseBackend",
+    "empty_poses",
+    "check_poses",
+    "register_pose_backend",
+    "create_pose_backend",
+    "available_pose_backends",
+]
+
+COCO17_NAMES = [
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+]
+NUM_KEYPOINTS = len(COCO17_NAMES)
+
+# (keypoints float32 [P, 17, 2] as x, y pixels; scores float32 [P, 17] in [0, 1]).
+FramePoses = Tuple[np.ndarray, np.ndarray]
+
+
+class PoseBackend(abc.ABC):
+    """Per-frame 2D pose estimator producing COCO-17 keypoints.
+
+    Subclasses set ``name`` and fill ``settings`` (a plain dict of what changes the
+    output: model files, thresholds); both go into the per-video cache so that a rerun
+    with other settings recomputes instead of reusing stale results.
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self.settings: Dict[str, Any] = {}
+
+    @abc.abstractmethod
+    def __call__(self, frame_rgb: np.ndarray) -> FramePoses:
+        """Poses of the people in one ``H x W x 3`` uint8 RGB frame (see ``FramePoses``)."""
+
+    def reset(self) -> None:
+        """Forget what was carried over between frames; called before each new video."""
+        return None  # Stateless backends need nothing.
+
+    def close(self) -> None:
+        """Release models and native resources."""
+        return None
+
+    def __enter__(self) -> PoseBackend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def empty_poses() -> FramePoses:
+    """The poses of a frame where nobody was found."""
+    return (np.zeros((0, NUM_KEYPOINTS, 2), np.float32), np.zeros((0, NUM_KEYPOINTS), np.float32))
+
+
+def check_poses(keypoints: np.ndarray, scores: np.ndarray, source: str) -> FramePoses:
+    """Validate a backend's output and return it as float32 arrays.
+
+    ``source`` names the backend (and frame) in the error message.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    scores = np.asarray(scores, dtype=np.float32)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_KEYPOINTS, 2):
+        raise ValueError(f"{source}: keypoints must be [P, 17, 2], got {keypoints.shape}")
+    if scores.shape != keypoints.shape[:2]:
+        raise ValueError(
+            f"{source}: scores must be [P, 17] matching keypoints {keypoints.shape}, "
+            f"got {scores.shape}"
+        )
+    return keypoints, scores
+
+
+# name -> "module:attribute" (imported on first use) or a factory callable.
+_BACKENDS: Dict[str, Union[str, Callable[..., PoseBackend]]] = {
+    "mediapipe": "rgbpose_plugin.pose.mediapipe_backend:MediaPipePoseBackend",
+    "mmpose": "rgbpose_plugin.pose.mmpose_backend:MMPoseBackend",
+}
+
+
+def register_pose_backend(
+    name: str, factory: Optional[Callable[..., PoseBackend]] = None
+) -> Callable:
+    """Register ``factory(**kwargs) -> PoseBackend`` under ``name``.
+
+    Usable as a decorator (``@register_pose_backend("mine")``) or a call. A name that is
+    already taken is an error, so a typo cannot silently replace a built-in backend.
+    """
+
+    def deco(obj: Callable[..., PoseBackend]) -> Callable[..., PoseBackend]:
+        if name in _BACKENDS:
+            raise KeyError(f"pose backend {name!r} is already registered")
+        _BACKENDS[name] = obj
+        return obj
+
+    return deco if factory is None else deco(factory)
+
+
+def available_pose_backends() -> List[str]:
+    """Names accepted by :func:`create_pose_backend`."""
+    return sorted(_BACKENDS)
+
+
+def create_pose_backend(name: str, **kwargs: Any) -> PoseBackend:
+    """Build the backend registered as ``name`` with its keyword arguments."""
+    if name not in _BACKENDS:
+        raise KeyError(f"unknown pose backend {name!r}; choose one of {available_pose_backends()}")
+    factory = _BACKENDS[name]
+    if isinstance(factory, str):
+        module_name, attr = factory.split(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+    return factory(**kwargs)
