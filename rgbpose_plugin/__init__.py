@@ -5,6 +5,7 @@ Importing the package registers its models and datasets in
 PySlowFast-style project, in the host's registries too.
 """
 
+from . import data  # noqa: F401  (registers the datasets)
 from .config import add_rgbpose_config, get_cfg, load_cfg
 from .models import (
     build_model,

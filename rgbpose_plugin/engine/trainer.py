@@ -70,13 +70,14 @@ def device_for(cfg) -> torch.device:
 
 def prepare_batch(batch: Dict, cfg, device: torch.device):
     """Pathway inputs and labels on ``device``; heatmaps drawn there when configured."""
-    from ..data import inputs_on_device  # heatmaps from keypoints when HEATMAP.ON_GPU
+    from ..data import to_device  # also draws heatmaps there when HEATMAP.ON_GPU is set
 
-    inputs = inputs_on_device(batch, cfg, device)
+    moved = to_device(batch, device, non_blocking=device.type == "cuda")
+    inputs = moved["inputs"]
     if cfg.TRAIN.CHANNELS_LAST and device.type == "cuda":
         inputs = [x.contiguous(memory_format=torch.channels_last_3d) if x.dim() == 5 else x
                   for x in inputs]
-    return inputs, batch["label"].to(device, non_blocking=True)
+    return inputs, moved["label"]
 
 
 def _autocast(cfg, device: torch.device):
@@ -217,6 +218,7 @@ class _Trainer:
         if hasattr(self.train_set, "set_epoch"):
             self.train_set.set_epoch(self.epoch)
         iters = self.iter_in_epoch + len(self.train_loader)
+        self.skipped = 0
         self.net.train()
         start = time.perf_counter()
         for i, batch in enumerate(progress(self.train_loader, len(self.train_loader),
@@ -224,6 +226,7 @@ class _Trainer:
             lr = lr_at_epoch(cfg, self.epoch + i / iters)
             set_lr(self.optimizer, lr)
             values = self._step(batch)
+            self.skipped += batch.get("num_skipped", 0)
             self.iter_in_epoch, self.global_step = i + 1, self.global_step + 1
             if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
                 self._log_iter(values, lr, i + 1, iters, start)
@@ -272,10 +275,14 @@ class _Trainer:
         return {"checkpoint": last_checkpoint(cfg.OUTPUT_DIR), "val": metrics}
 
     def _report_skipped(self) -> None:
-        counter = getattr(self.train_set, "pop_error_count", None)
-        if counter is not None and (n := counter()):
-            self.log.warning(f"epoch {self.epoch}: {n} bad sample(s) skipped (DATA.ON_ERROR=skip)")
-            self.stats.write("skipped", self.global_step, {"epoch": self.epoch, "count": n})
+        """Bad samples replaced in this epoch (DATA.ON_ERROR=skip), summed over processes."""
+        count = torch.tensor([float(self.skipped)], device=self.device)
+        if self.info.world_size > 1:
+            dist.all_reduce(count)
+        if count.item():
+            self.log.warning(f"epoch {self.epoch}: {int(count.item())} bad sample(s) skipped "
+                             f"(DATA.ON_ERROR=skip; see the warnings above for which)")
+            self.stats.write("skipped", self.global_step, {"epoch": self.epoch, "count": int(count.item())})
 
 
 def train(cfg) -> Optional[Dict]:
