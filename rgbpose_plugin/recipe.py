@@ -29,7 +29,8 @@ from .engine.logs import setup_logging
 from .engine.tester import test
 from .engine.trainer import train
 
-__all__ = ["STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_record", "summary_table"]
+__all__ = ["STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_pending", "stage_record",
+           "summary_table"]
 
 STAGES = ("rgb_only", "pose_only", "merge", "rgbpose", "test")
 _OPTS = {"rgb_only": "RGB_ONLY_OPTS", "pose_only": "POSE_ONLY_OPTS", "rgbpose": "RGBPOSE_OPTS",
@@ -136,6 +137,11 @@ _RUNNERS: Dict[str, Callable[[CfgNode, CfgNode], Dict]] = {
     "rgbpose": _finetune,
     "test": _test,
 }
+
+
+def stage_pending(cfg: CfgNode, stage: str) -> bool:
+    """True if ``stage`` still has work: not done and not replaced by supplied weights."""
+    return not _supplied_checkpoint(cfg, stage) and stage_record(cfg, stage) is None
 
 
 def run_stage(cfg: CfgNode, stage: str, force: bool = False) -> Dict:

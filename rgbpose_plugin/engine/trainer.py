@@ -231,8 +231,15 @@ class _Trainer:
             if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
                 self._log_iter(values, lr, i + 1, iters, start)
             if i + 1 < iters and _stop_agreed(self.device):
-                raise StopRequested(self.save())
+                raise StopRequested(self._save_and_consume_stop())
         self.epoch, self.iter_in_epoch = self.epoch + 1, 0
+
+    def _save_and_consume_stop(self) -> str:
+        # Cleared only here, so a request that arrives while the trainer is still being
+        # built (dataset, resume) is honoured at the first iteration boundary.
+        path = self.save()
+        _STOP.clear()
+        return path
 
     def _log_iter(self, values: Dict, lr: float, done: int, iters: int, start: float) -> None:
         elapsed = time.perf_counter() - start
@@ -257,7 +264,6 @@ class _Trainer:
         self.log.info(f"training {cfg.MODEL.MODEL_NAME} on {len(self.train_set)} clips per epoch, "
                       f"{cfg.SOLVER.MAX_EPOCH} epochs, {self.info.world_size} process(es), "
                       f"device {self.device}")
-        _STOP.clear()
         while self.epoch < cfg.SOLVER.MAX_EPOCH:
             self.train_epoch()
             self._report_skipped()
@@ -267,7 +273,7 @@ class _Trainer:
             if self.val_loader is not None and (last or self.epoch % cfg.TRAIN.EVAL_PERIOD == 0):
                 metrics = self.validate()
             if not last and _stop_agreed(self.device):
-                raise StopRequested(self.save())
+                raise StopRequested(self._save_and_consume_stop())
         if is_main():
             plot_training_curves(read_stats(cfg.OUTPUT_DIR), os.path.join(cfg.OUTPUT_DIR, "curves.png"),
                                  title=cfg.MODEL.MODEL_NAME)

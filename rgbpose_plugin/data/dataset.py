@@ -1,0 +1,332 @@
+"""The map-style multimodal dataset: one item per video (training: per repeated index).
+
+Item contract (the model takes the list of pathway tensors in this order)::
+
+    {"inputs": [rgb, pose] | [rgb] | [pose],
+     "label": int,
+     "index": int,            # video index within the split (not the repeated index)
+     "meta": {"frame_dir", "video", "total_frames", "img_shape", "flip",
+              "rgb_inds", "pose_inds", "skipped"}}
+
+* train/val: ``rgb`` float32 ``(3, T, H, W)`` normalised, ``pose`` float32 ``(K, T', h, w)``;
+* test: every view of the video at once: ``(V, 3, T, H, W)`` and ``(V, K, T', h, w)``,
+  ``V`` = ``DataOptions.num_views``; each needed frame is decoded once for all views.
+
+With ``heatmaps_on_device`` the pose tensor is left out of ``inputs`` and the item carries
+``"pose_keypoint"`` float32 ``(M, T', V_j, 2)`` in heatmap pixels, ``"pose_score"``
+``(M, T', V_j)`` (test: a leading view axis) and ``"heatmap_spec"``; :func:`collate` pads
+persons with score 0 and :func:`to_device` draws the maps on the target device and
+appends them to ``inputs``.
+
+Bad samples: with ``on_error="raise"`` a :class:`SampleError` names the sample and file;
+with ``"skip"`` the failure is logged, counted (``meta["skipped"]`` of the item served
+instead, summed per batch by :func:`collate`) and the next video is used.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from .annotations import load_split
+from .errors import DataError, SampleError
+from .files import join
+from .heatmaps import HeatmapSpec, heatmap_size
+from .options import SPLITS, DataOptions
+from .sampling import sample_modalities, train_rng
+from .transforms import Compose, frames, geometry, normalize_frames
+from .video import decode_frames
+
+__all__ = ["RGBPoseDataset", "collate", "to_device"]
+
+logger = logging.getLogger(__name__)
+
+
+class RGBPoseDataset(Dataset):
+    """RGB frames and/or skeleton heatmaps for each annotated video of a split.
+
+    Args:
+        annotations: validated annotations (see :func:`~.annotations.load_split`).
+        options: pipeline settings (:class:`~.options.DataOptions`).
+        split: ``"train"`` (random draws and augmentation), ``"val"`` (the reference's
+            seeded 1-clip draw) or ``"test"`` (``options.num_views`` seeded clips).
+        source: where the annotations came from, for messages.
+    """
+
+    def __init__(self, annotations: List[Dict[str, Any]], options: DataOptions,
+                 split: str = "train", source: str = "<annotations>") -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if not annotations:
+            raise ValueError(f"{source}: no annotations for split {split!r}")
+        self.annotations = annotations
+        self.options = options
+        self.split = split
+        self.source = source
+        self.train = split == "train"
+        self.num_views = options.num_views if split == "test" else 1
+        self.repeat = options.repeat if self.train else 1
+        self.epoch = 0
+        self.num_skipped = 0  # in this process; workers report theirs through items
+        o = options
+        flip = o.layout.flip_order() if (self.train and o.random_flip) else None
+        self.transform = Compose(geometry(
+            self.train, resize_scale=o.resize_scale, train_size=o.train_size,
+            test_size=o.test_size, area_range=o.crop_area, aspect_range=o.crop_aspect,
+            flip_order=flip, compact_padding=o.compact_padding,
+            compact_threshold=o.compact_threshold))
+        self.mean = torch.tensor(o.mean, dtype=torch.float32)
+        self.std = torch.tensor(o.std, dtype=torch.float32)
+
+    # --- construction from a file / config ------------------------------------------------
+    @classmethod
+    def from_file(cls, ann_file: str, split_name: str, options: DataOptions,
+                  split: str = "train", num_classes: Optional[int] = None
+                  ) -> RGBPoseDataset:
+        """Load split ``split_name`` of ``ann_file`` (validated) and build the dataset."""
+        annotations, _ = load_split(ann_file, split_name, options.layout.num_joints,
+                                    num_classes, options.on_error)
+        return cls(annotations, options, split, source=ann_file)
+
+    @classmethod
+    def from_cfg(cls, cfg, split: str, mode: str = "rgbpose") -> RGBPoseDataset:
+        """The dataset of ``split`` (train/val/test) as the config describes it."""
+        options = DataOptions.from_cfg(cfg, split, mode)
+        if not cfg.DATA.ANN_FILE:
+            raise ValueError("DATA.ANN_FILE is empty: set it to the annotation pickle")
+        names = {"train": cfg.DATA.TRAIN_SPLIT, "val": cfg.DATA.VAL_SPLIT,
+                 "test": cfg.DATA.TEST_SPLIT}
+        return cls.from_file(cfg.DATA.ANN_FILE, names[split], options, split,
+                             int(cfg.MODEL.NUM_CLASSES))
+
+    # --- Dataset protocol ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.annotations) * self.repeat
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the training draws of ``epoch`` (call before each epoch's iterator; with
+        ``persistent_workers`` the workers keep the epoch they started with)."""
+        self.epoch = int(epoch)
+
+    def video_path(self, ann: Dict[str, Any]) -> str:
+        """``<video_prefix>/<frame_dir><video_ext>`` (or the annotation's ``filename``)."""
+        name = ann.get("filename") or f"{ann['frame_dir']}{self.options.video_ext}"
+        return join(self.options.video_prefix, name)
+
+    def __getitem__(self, index: int) -> Dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        skipped: List[str] = []
+        attempts = 1 if self.options.on_error == "raise" else self.options.max_skips + 1
+        for attempt in range(attempts):
+            position = (index + attempt) % len(self)
+            try:
+                item = self._load(position)
+            except SampleError as err:
+                if self.options.on_error == "raise":
+                    raise
+                self.num_skipped += 1
+                skipped.append(str(err))
+                logger.warning("skipping a bad sample (DATA.ON_ERROR=skip): %s", err)
+                continue
+            except Exception as err:  # a bug, not bad data: never skipped
+                ann = self.annotations[position % len(self.annotations)]
+                raise DataError(
+                    f"{self.source}: sample {position} (frame_dir {ann.get('frame_dir')!r}, "
+                    f"split {self.split}): unexpected {type(err).__name__}: {err}",
+                    frame_dir=str(ann.get("frame_dir", ""))) from err
+            item["meta"]["skipped"] = skipped
+            return item
+        raise SampleError(f"{self.source}: {attempts} samples in a row from index {index} "
+                          f"failed; the last: {skipped[-1]}")
+
+    # --- one sample ------------------------------------------------------------------------
+    def _clip_lengths(self) -> Dict[str, int]:
+        lengths = {}
+        if self.options.uses_rgb:
+            lengths["RGB"] = self.options.num_frames
+        if self.options.uses_pose:
+            lengths["Pose"] = self.options.pose_num_frames
+        return lengths  # RGB first: the reference's draw order in training
+
+    def _load(self, position: int) -> Dict[str, Any]:
+        """Sample clips, decode, transform and draw one item (no error handling)."""
+        video_index = position % len(self.annotations)
+        ann = self.annotations[video_index]
+        total = int(ann["total_frames"])
+        rng = train_rng(self.options.seed, self.epoch, position) if self.train else None
+        clips = sample_modalities(total, self._clip_lengths(), self.num_views,
+                                  test_mode=not self.train, rng=rng,
+                                  seed=self.options.test_seed)
+        sample: Dict[str, Any] = {"img_shape": tuple(int(s) for s in ann["img_shape"]),
+                                  "rng": rng, "imgs": None, "flip": False}
+        pose_inverse = self._skeleton(ann, clips.get("Pose"), sample)
+        meta = {"frame_dir": ann["frame_dir"], "video": "", "total_frames": total,
+                "rgb_inds": clips.get("RGB"), "pose_inds": clips.get("Pose")}
+        rgb_inverse = None
+        if "RGB" in clips:
+            rgb_inverse = self._decode(ann, clips["RGB"], sample, meta)
+        sample = self.transform(sample)
+        meta.update(img_shape=sample["img_shape"], flip=bool(sample["flip"]))
+        item: Dict[str, Any] = {"inputs": [], "label": int(ann["label"]),
+                                "index": video_index, "meta": meta}
+        if rgb_inverse is not None:
+            item["inputs"].append(self._rgb(sample, rgb_inverse))
+        if pose_inverse is not None:
+            self._pose(sample, pose_inverse, item)
+        return item
+
+    @staticmethod
+    def _skeleton(ann: Dict[str, Any], pose_inds: Optional[np.ndarray],
+                  sample: Dict[str, Any]) -> Optional[np.ndarray]:
+        """Put the keypoints of the distinct sampled pose frames (float32) into ``sample``;
+        return where each sampled frame is among them (None without a pose clip).
+
+        Without a pose clip (RGB only) every frame's keypoints go in: the reference
+        builds the compact box from all of them.
+        """
+        keypoint = np.asarray(ann["keypoint"])
+        score = ann.get("keypoint_score")
+        score = np.ones(keypoint.shape[:3], np.float32) if score is None else np.asarray(score)
+        inverse = None
+        if pose_inds is not None:
+            frames_used, inverse = np.unique(pose_inds, return_inverse=True)
+            keypoint, score = keypoint[:, frames_used], score[:, frames_used]
+            inverse = inverse.reshape(pose_inds.shape)
+        sample["keypoint"] = torch.from_numpy(keypoint.astype(np.float32))
+        sample["keypoint_score"] = torch.from_numpy(score.astype(np.float32))
+        return inverse
+
+    def _decode(self, ann: Dict[str, Any], inds: np.ndarray, sample: Dict[str, Any],
+                meta: Dict[str, Any]) -> np.ndarray:
+        """Decode the RGB frames; scale keypoints from ``img_shape`` to the decoded size."""
+        path = self.video_path(ann)
+        meta["video"] = path
+        decoded = decode_frames(path, inds.reshape(-1), threads=self.options.decode_threads,
+                                expected_frames=int(ann["total_frames"]),
+                                frame_dir=str(ann["frame_dir"]))
+        (old_h, old_w), (new_h, new_w) = sample["img_shape"], decoded.size
+        if old_h != old_w and new_h != new_w and (old_h > old_w) != (new_h > new_w):
+            raise SampleError(
+                f"sample {ann['frame_dir']!r}, video {path}: the annotation's img_shape "
+                f"(H, W) = {(old_h, old_w)} is {'portrait' if old_h > old_w else 'landscape'} "
+                f"but the frames decode as {(new_h, new_w)} (rotation tag: "
+                f"{decoded.rotation} deg); keypoints must be measured on the frames as "
+                f"stored (re-encode the video upright, or fix img_shape)",
+                frame_dir=str(ann["frame_dir"]), path=path)
+        if (old_h, old_w) != (new_h, new_w):
+            # Per axis, float32, as mmaction2's MMDecode (zeros stay zeros).
+            scale = torch.tensor([np.float32(new_w / old_w), np.float32(new_h / old_h)])
+            sample["keypoint"] = sample["keypoint"] * scale
+        sample["imgs"] = decoded.frames.permute(0, 3, 1, 2)  # (U, 3, H, W), channels-last
+        sample["img_shape"] = (new_h, new_w)
+        return decoded.inverse.reshape(inds.shape)
+
+    def _rgb(self, sample: Dict[str, Any], inverse: np.ndarray) -> Tensor:
+        """(3, T, H, W), or (V, 3, T, H, W) in the test split, from the unique frames.
+
+        Frames are gathered into place as uint8, then normalised once (no float copy of
+        the unique frames first).
+        """
+        imgs = frames(sample)  # (U, 3, H, W) uint8
+        views = imgs[torch.from_numpy(inverse.reshape(-1))]
+        views = views.view(*inverse.shape, *imgs.shape[1:]).transpose(1, 2)  # (V,3,T,H,W)
+        rgb = normalize_frames(views, self.mean, self.std)
+        return rgb if self.split == "test" else rgb[0]
+
+    def heatmap_spec(self, img_shape: Tuple[int, int]) -> HeatmapSpec:
+        """The heatmap settings for frames of ``img_shape``."""
+        o = self.options
+        return HeatmapSpec(heatmap_size(img_shape, o.heatmap_scaling), o.sigma, o.with_kp,
+                           o.with_limb, o.layout.limbs, o.score_eps)
+
+    def _pose(self, sample: Dict[str, Any], inverse: np.ndarray, item: Dict[str, Any]
+              ) -> None:
+        """Heatmaps (or keypoints for on-device drawing) of the sampled pose frames.
+
+        Drawn per view straight into the ``(V, K, T', h, w)`` layout: cheaper than
+        drawing the unique frames and gathering the (much larger) maps.
+        """
+        spec = self.heatmap_spec(sample["img_shape"])
+        # float32 first, then scale: mmaction2's GeneratePoseTarget.
+        keypoint = sample["keypoint"].float() * self.options.heatmap_scaling
+        views = torch.from_numpy(inverse)  # (V, T') rows of the unique frames
+        kp = keypoint[:, views].transpose(0, 1)  # (V, M, T', J, 2)
+        score = sample["keypoint_score"][:, views].transpose(0, 1)
+        if self.split != "test":
+            kp, score = kp[:1], score[:1]
+        if self.options.heatmaps_on_device:
+            if self.split != "test":
+                kp, score = kp[0], score[0]
+            item.update(pose_keypoint=kp.contiguous(), pose_score=score.contiguous(),
+                        heatmap_spec=spec)
+            return
+        maps = spec(kp, score)  # (V, K, T', h, w)
+        item["inputs"].append(maps if self.split == "test" else maps[0])
+
+
+def _pad_persons(tensors: List[Tensor], person_dim: int) -> Tensor:
+    """Stack tensors that differ in the person axis, padding with zeros (score 0)."""
+    most = max(t.shape[person_dim] for t in tensors)
+    padded = []
+    for t in tensors:
+        extra = most - t.shape[person_dim]
+        if extra:
+            shape = list(t.shape)
+            shape[person_dim] = extra
+            t = torch.cat([t, t.new_zeros(shape)], person_dim)
+        padded.append(t)
+    return torch.stack(padded)
+
+
+def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """DataLoader ``collate_fn``: stack inputs per pathway; labels, indices as tensors.
+
+    Adds ``"skipped"`` (messages of samples skipped to fill this batch) and
+    ``"num_skipped"``; with on-device heatmaps, pads and stacks the keypoints.
+    """
+    if not batch:
+        raise ValueError("collate: empty batch")
+    out: Dict[str, Any] = {
+        "inputs": [torch.stack([b["inputs"][k] for b in batch])
+                   for k in range(len(batch[0]["inputs"]))],
+        "label": torch.tensor([b["label"] for b in batch], dtype=torch.long),
+        "index": torch.tensor([b["index"] for b in batch], dtype=torch.long),
+        "meta": [b["meta"] for b in batch],
+    }
+    out["skipped"] = [msg for b in batch for msg in b["meta"].get("skipped", [])]
+    out["num_skipped"] = len(out["skipped"])
+    if "pose_keypoint" in batch[0]:
+        person_dim = batch[0]["pose_keypoint"].dim() - 4  # 0, or 1 with a view axis
+        out["pose_keypoint"] = _pad_persons([b["pose_keypoint"] for b in batch], person_dim)
+        out["pose_score"] = _pad_persons([b["pose_score"] for b in batch], person_dim)
+        out["heatmap_spec"] = batch[0]["heatmap_spec"]
+    return out
+
+
+def to_device(batch: Dict[str, Any], device: torch.device | str,
+              non_blocking: bool = False) -> Dict[str, Any]:
+    """Move a collated batch to ``device``; draw on-device heatmaps if the batch has them.
+
+    Returns a new dict whose ``inputs`` is the model's list of pathway tensors.
+    """
+    out = dict(batch)
+    out["inputs"] = [x.to(device, non_blocking=non_blocking) for x in batch["inputs"]]
+    out["label"] = batch["label"].to(device, non_blocking=non_blocking)
+    if "pose_keypoint" in batch:
+        kp = batch["pose_keypoint"].to(device, non_blocking=non_blocking)
+        score = batch["pose_score"].to(device, non_blocking=non_blocking)
+        if kp.dim() == 6:  # test: (B, V, M, T, J, 2)
+            b, v = kp.shape[:2]
+            maps = batch["heatmap_spec"](kp.flatten(0, 1), score.flatten(0, 1))
+            maps = maps.view(b, v, *maps.shape[1:])
+        else:
+            maps = batch["heatmap_spec"](kp, score)
+        out["inputs"].append(maps)
+        del out["pose_keypoint"], out["pose_score"]
+    return out

@@ -1,0 +1,38 @@
+"""File access through iopath: local paths, ``http(s)://`` and (with boto3) ``s3://``.
+
+Remote files are downloaded once into iopath's cache (``~/.torch/iopath_cache`` or
+``$IOPATH_CACHE``) and read from there, so a video is fetched once per machine.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import IO
+
+from iopath.common.file_io import HTTPURLHandler, PathManager
+
+__all__ = ["PATH_MANAGER", "join", "local_path", "open_binary"]
+
+PATH_MANAGER = PathManager()
+PATH_MANAGER.register_handler(HTTPURLHandler())
+try:  # S3 needs boto3; without it s3:// paths fail with iopath's "no handler" error.
+    from iopath.common.s3 import S3PathHandler
+
+    PATH_MANAGER.register_handler(S3PathHandler())
+except ImportError:
+    pass
+
+
+def join(prefix: str, name: str) -> str:
+    """``prefix/name`` for local paths and URLs alike (an empty prefix gives ``name``)."""
+    return posixpath.join(prefix, name) if prefix else name
+
+
+def local_path(path: str) -> str:
+    """A local file holding ``path`` (the path itself when it is already local)."""
+    return PATH_MANAGER.get_local_path(path)
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open ``path`` for reading bytes."""
+    return PATH_MANAGER.open(path, "rb")

@@ -1,0 +1,242 @@
+"""Submit the recipe (or one stage) to SLURM through submitit's ``AutoExecutor``.
+
+The whole recipe becomes up to three jobs::
+
+    rgb_only  ──┐  (in parallel)
+                ├──afterok──> merge+rgbpose+test
+    pose_only ──┘
+
+A stage that is already done (``DONE.json``) or replaced by supplied weights gets no job.
+Each job runs one task per GPU on every node (or ``cpu_tasks_per_node`` gloo processes
+without GPUs); the config is adjusted here so that NUM_SHARDS, NUM_GPUS and
+RGBPOSE.CPU_PROCESSES match the job exactly.
+
+Every submission is recorded in ``OUTPUT_DIR/slurm/jobs.json`` (job ids, stages, log
+paths), which ``slurm/status.py`` reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Sequence, Tuple
+from unittest import mock
+
+import submitit
+from fvcore.common.config import CfgNode
+from submitit.slurm.slurm import SlurmExecutor
+
+from ..recipe import STAGES, stage_cfg, stage_pending
+from .job import RecipeJob
+from .options import SlurmOptions, parse_mem_gb, parse_time_min
+
+__all__ = ["PlannedJob", "Submitted", "plan_jobs", "prepare_cfg", "tasks_per_node", "build_executor",
+           "sbatch_script", "submit_plan", "manifest_path", "SlurmUnavailable"]
+
+_STAGE1 = ("rgb_only", "pose_only")
+_TRAINING = ("rgb_only", "pose_only", "rgbpose")
+
+
+class SlurmUnavailable(RuntimeError):
+    """No SLURM client (``srun``/``sbatch``) on this machine."""
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """One job of the plan: the stages it runs and the planned jobs it waits for."""
+
+    name: str
+    stages: Tuple[str, ...]
+    after: Tuple[str, ...] = ()
+    summarize: bool = True  # False for jobs that run side by side
+
+
+@dataclass
+class Submitted:
+    """A submitted job: its plan entry, submitit handle and where its logs go."""
+
+    plan: PlannedJob
+    job: submitit.Job
+    num_tasks: int
+    dependency: str = ""
+    logs: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+
+# --- the plan --------------------------------------------------------------------------
+def plan_jobs(cfg: CfgNode, stage: str = "") -> List[PlannedJob]:
+    """The jobs to submit: ``stage`` alone, or every pending stage of the recipe."""
+    if stage:
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        return [PlannedJob(stage, (stage,))]
+    wanted = [s for s in STAGES if s in cfg.RGBPOSE.RECIPE.STAGES and stage_pending(cfg, s)]
+    first = [s for s in wanted if s in _STAGE1]
+    rest = tuple(s for s in wanted if s not in _STAGE1)
+    jobs = [PlannedJob(s, (s,), summarize=len(first) == 1 and not rest) for s in first]
+    if rest:
+        jobs.append(PlannedJob("+".join(rest), rest, after=tuple(first)))
+    return jobs
+
+
+def tasks_per_node(opts: SlurmOptions) -> int:
+    return opts.gpus_per_node if opts.gpus_per_node else opts.cpu_tasks_per_node
+
+
+def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGES) -> CfgNode:
+    """``cfg`` made consistent with the job shape (and an absolute OUTPUT_DIR).
+
+    Also fills ``opts.gpus_per_node`` / ``opts.cpus_per_task`` from the config when they
+    were not given, and checks that each training stage's batch splits over the tasks.
+    """
+    out = cfg.clone()
+    out.defrost()
+    if opts.gpus_per_node is None:
+        opts.gpus_per_node = out.NUM_GPUS
+    if opts.cpus_per_task is None:
+        opts.cpus_per_task = out.DATA_LOADER.NUM_WORKERS + 1
+    out.NUM_SHARDS = opts.nodes
+    out.SHARD_ID = 0  # each task sets its own from SLURM_NODEID
+    out.NUM_GPUS = opts.gpus_per_node
+    if not opts.gpus_per_node:
+        out.RGBPOSE.CPU_PROCESSES = opts.cpu_tasks_per_node
+    out.OUTPUT_DIR = os.path.abspath(out.OUTPUT_DIR)
+    world = opts.nodes * tasks_per_node(opts)
+    for stage in stages:
+        batch = stage_cfg(out, stage).TRAIN.BATCH_SIZE
+        if stage in _TRAINING and batch % world:
+            raise ValueError(f"stage {stage}: TRAIN.BATCH_SIZE {batch} does not split over "
+                             f"{world} processes ({opts.nodes} node(s) x {tasks_per_node(opts)})")
+    out.freeze()
+    return out
+
+
+# --- executors -------------------------------------------------------------------------
+def _job_folder(cfg: CfgNode, opts: SlurmOptions) -> str:
+    return opts.folder or os.path.join(cfg.OUTPUT_DIR, "slurm", "%j")
+
+
+@contextlib.contextmanager
+def _slurm_client_optional(allowed: bool) -> Iterator[None]:
+    """Let submitit build a SLURM executor on a machine without SLURM (only to print scripts).
+
+    submitit refuses when ``srun`` is missing; for ``--dry-run`` nothing is submitted, so
+    its detection is told that SLURM is there.
+    """
+    if allowed and shutil.which("srun") is None:
+        with mock.patch.object(SlurmExecutor, "affinity", classmethod(lambda cls: 1)):
+            yield
+    else:
+        yield
+
+
+def build_executor(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob, dependency: str = "",
+                   dry_run: bool = False) -> submitit.AutoExecutor:
+    """A submitit executor for one planned job (``dependency``: e.g. ``afterok:12:13``)."""
+    with _slurm_client_optional(dry_run):
+        try:
+            executor = submitit.AutoExecutor(folder=_job_folder(cfg, opts), cluster="slurm",
+                                             slurm_max_num_timeout=opts.max_requeues)
+        except RuntimeError as err:
+            raise SlurmUnavailable(f"cannot submit to SLURM here ({err}); --dry-run prints the "
+                                   "sbatch scripts without a cluster") from err
+    extra = dict(opts.additional_parameters)
+    if dependency:
+        # kill-on-invalid-dep: if a stage-1 job fails, the dependent job is cancelled
+        # instead of pending forever (DependencyNeverSatisfied).
+        extra.update({"dependency": dependency, "kill-on-invalid-dep": "yes"})
+    params = dict(
+        name=f"rgbpose-{plan.name}", nodes=opts.nodes, tasks_per_node=tasks_per_node(opts),
+        cpus_per_task=opts.cpus_per_task, timeout_min=parse_time_min(opts.time),
+        slurm_signal_delay_s=opts.signal_delay_s,
+        # torch would start one thread per core in every task; give each its own CPUs.
+        slurm_setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}", *opts.setup],
+    )
+    if opts.gpus_per_node:
+        params["gpus_per_node"] = opts.gpus_per_node
+    if opts.mem:
+        params["mem_gb"] = parse_mem_gb(opts.mem)
+    for key in ("partition", "account", "qos", "constraint", "comment", "exclude"):
+        if getattr(opts, key):
+            params[f"slurm_{key}"] = getattr(opts, key)
+    if extra:
+        params["slurm_additional_parameters"] = extra
+    executor.update_parameters(**params)
+    return executor
+
+
+def sbatch_script(executor: submitit.AutoExecutor) -> str:
+    """The sbatch script submitit would submit with ``executor`` (nothing is submitted)."""
+    inner = getattr(executor, "_executor", None)
+    make_text = getattr(inner, "_make_submission_file_text", None)
+    command = getattr(inner, "_submitit_command_str", None)
+    if make_text is None or command is None:
+        raise RuntimeError(f"submitit {submitit.__version__} does not expose its sbatch text; "
+                           "--dry-run needs submitit 1.5")
+    return make_text(command, "dry-run")
+
+
+# --- submission ------------------------------------------------------------------------
+def _log_paths(job: submitit.Job) -> Dict[str, str]:
+    return {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr)}
+
+
+def manifest_path(output_dir: str) -> str:
+    return os.path.join(os.path.abspath(output_dir), "slurm", "jobs.json")
+
+
+def _record(cfg: CfgNode, opts: SlurmOptions, submitted: Sequence[Submitted]) -> None:
+    """Append this submission to OUTPUT_DIR/slurm/jobs.json (read by slurm/status.py)."""
+    path = manifest_path(cfg.OUTPUT_DIR)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    history = []
+    if os.path.exists(path):
+        with open(path) as f:
+            history = json.load(f)
+    history.append({
+        "submitted_at": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "folder": _job_folder(cfg, opts),
+        "jobs": [{"name": s.plan.name, "stages": list(s.plan.stages), "job_id": s.job_id,
+                  "num_tasks": s.num_tasks, "dependency": s.dependency, **s.logs} for s in submitted],
+    })
+    with open(path, "w") as f:
+        json.dump(history, f, indent=2)
+    with open(os.path.join(os.path.dirname(path), "config.yaml"), "w") as f:
+        f.write(cfg.dump())
+
+
+def submit_plan(cfg: CfgNode, opts: SlurmOptions, plan: Sequence[PlannedJob],
+                dry_run: bool = False) -> List[Submitted] | List[str]:
+    """Submit ``plan`` in order (dependencies become ``afterok`` on earlier job ids).
+
+    With ``dry_run`` nothing is submitted and the sbatch scripts are returned instead
+    (dependencies name the planned jobs, as ``afterok:<rgb_only>``).
+    """
+    ids: Dict[str, str] = {}
+    scripts: List[str] = []
+    submitted: List[Submitted] = []
+    num_tasks = opts.nodes * tasks_per_node(opts)
+    for planned in plan:
+        after = [ids.get(name, f"<{name}>") for name in planned.after]
+        dependency = "afterok:" + ":".join(after) if after else ""
+        executor = build_executor(cfg, opts, planned, dependency, dry_run)
+        if dry_run:
+            scripts.append(sbatch_script(executor))
+            continue
+        job = executor.submit(RecipeJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s))
+        ids[planned.name] = job.job_id
+        submitted.append(Submitted(planned, job, num_tasks, dependency, _log_paths(job)))
+    if dry_run:
+        return scripts
+    if submitted:
+        _record(cfg, opts, submitted)
+    return submitted

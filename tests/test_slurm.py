@@ -1,0 +1,354 @@
+"""SLURM launching: option handling and job plans (fast), then real jobs on a local cluster.
+
+The ``slurm``-marked tests need a real SLURM: the session fixture runs
+``slurm/local_cluster/start.sh`` (root and apt on Debian: installs slurm-wlm, munge,
+slurmdbd and MariaDB, starts every daemon on 127.0.0.1) and stops it at the end if it
+started it. Every job is tiny (4 classes x 3 videos, a model of a few thousand
+parameters, 1 epoch; see trainer_fixtures.py) and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import torch
+from trainer_fixtures import make_tiny_dataset, tiny_cfg
+
+from rgbpose_plugin.config import load_cfg
+from rgbpose_plugin.engine.checkpoint import last_checkpoint, list_checkpoints, load_checkpoint
+from rgbpose_plugin.launch import (
+    PlannedJob,
+    SlurmOptions,
+    load_cluster_yaml,
+    parse_mem_gb,
+    parse_time_min,
+    plan_jobs,
+    prepare_cfg,
+    resolve_options,
+    submit_plan,
+    wait_for_jobs,
+)
+from rgbpose_plugin.launch.job import distributed_cfg
+from rgbpose_plugin.recipe import STAGES
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER = REPO / "slurm" / "local_cluster"
+DEMO_CFG = REPO / "configs" / "demo" / "rgbpose_demo.yaml"
+JOB_TIMEOUT_S = 240  # bound on any one wait for jobs
+
+
+# --- options, plans, scripts (no cluster) ---------------------------------------------------
+@pytest.mark.parametrize("text,minutes", [("90", 90), ("72:00:00", 4320), ("3-00:00:00", 4320),
+                                          ("1-12", 2160), ("1-12:30", 2190), ("30:15", 31)])
+def test_parse_time(text, minutes):
+    assert parse_time_min(text) == minutes
+
+
+def test_parse_mem_and_bad_values():
+    assert parse_mem_gb("64G") == 64 and parse_mem_gb("512M") == 0.5 and parse_mem_gb("1T") == 1024
+    with pytest.raises(ValueError, match="bad memory"):
+        parse_mem_gb("lots")
+    with pytest.raises(ValueError, match="bad time"):
+        parse_time_min("3 days")
+
+
+def test_cli_beats_cluster_yaml_beats_defaults(tmp_path):
+    path = tmp_path / "cluster.yaml"
+    path.write_text("partition: big\ntime: '12:00:00'\ncpus-per-task: 6\nsetup: ['module load x']\n")
+    cluster = load_cluster_yaml(str(path))
+    opts = resolve_options({"partition": "small", "nodes": None, "time": None}, cluster)
+    assert (opts.partition, opts.time, opts.cpus_per_task, opts.nodes) == ("small", "12:00:00", 6, 1)
+    assert opts.setup == ["module load x"]
+    path.write_text("partitoin: typo\n")
+    with pytest.raises(ValueError, match="partitoin"):
+        load_cluster_yaml(str(path))
+
+
+def test_the_example_cluster_yaml_loads():
+    opts = resolve_options({}, load_cluster_yaml(str(REPO / "slurm" / "cluster.yaml")))
+    assert opts.partition and opts.stop_timeout_s < opts.signal_delay_s
+
+
+def test_stop_timeout_must_fit_in_the_signal_delay():
+    with pytest.raises(ValueError, match="signal_delay_s"):
+        resolve_options({"signal_delay_s": 30, "stop_timeout_s": 60.0})
+
+
+def _base_cfg(tmp_path, **changes):
+    cfg = load_cfg("", ["OUTPUT_DIR", str(tmp_path / "out")])
+    cfg.merge_from_list([x for kv in changes.items() for x in kv])
+    return cfg
+
+
+def test_plan_runs_stage1_in_parallel_then_the_rest(tmp_path):
+    cfg = _base_cfg(tmp_path)
+    plan = plan_jobs(cfg)
+    assert [(p.name, p.after) for p in plan] == [
+        ("rgb_only", ()), ("pose_only", ()), ("merge+rgbpose+test", ("rgb_only", "pose_only"))]
+    assert not plan[0].summarize and plan[2].summarize  # side-by-side jobs leave the summary
+    assert plan_jobs(cfg, "merge") == [PlannedJob("merge", ("merge",))]
+
+
+def test_plan_skips_done_and_supplied_stages(tmp_path):
+    cfg = _base_cfg(tmp_path, **{"RGBPOSE.RECIPE.POSE_ONLY_CHECKPOINT": "/w/pose.pyth"})
+    done = Path(cfg.OUTPUT_DIR) / "rgb_only" / "DONE.json"
+    done.parent.mkdir(parents=True)
+    done.write_text('{"checkpoint": "/w/rgb.pyth"}')
+    assert [(p.name, p.after) for p in plan_jobs(cfg)] == [("merge+rgbpose+test", ())]
+    cfg.RGBPOSE.RECIPE.RGBPOSE_CHECKPOINT = "/w/fused.pyth"
+    assert [p.stages for p in plan_jobs(cfg)] == [("test",)]
+
+
+def test_prepare_cfg_matches_the_job_shape(tmp_path):
+    cfg = _base_cfg(tmp_path, **{"TRAIN.BATCH_SIZE": 48, "DATA_LOADER.NUM_WORKERS": 7})
+    opts = SlurmOptions(nodes=2, gpus_per_node=8)
+    out = prepare_cfg(cfg, opts)
+    assert (out.NUM_SHARDS, out.NUM_GPUS, opts.cpus_per_task) == (2, 8, 8)
+    cpu = prepare_cfg(cfg, SlurmOptions(gpus_per_node=0, cpu_tasks_per_node=3))
+    assert (cpu.NUM_GPUS, cpu.RGBPOSE.CPU_PROCESSES) == (0, 3)
+    with pytest.raises(ValueError, match="does not split over 5 processes"):
+        prepare_cfg(cfg, SlurmOptions(gpus_per_node=0, cpu_tasks_per_node=5))
+
+
+def test_dry_run_prints_scripts_with_dependencies(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # works without any SLURM client
+    opts = resolve_options({"gpus_per_node": 4, "nodes": 2, "partition": "gpu", "time": "2-00:00:00",
+                            "mem": "200G", "account": "lab", "exclude": "n[1-2]"})
+    cfg = prepare_cfg(_base_cfg(tmp_path, **{"TRAIN.BATCH_SIZE": 16}), opts)
+    plan = plan_jobs(cfg)
+    scripts = submit_plan(cfg, opts, plan, dry_run=True)
+    assert len(scripts) == 3 and not (tmp_path / "out").exists()  # nothing written
+    for line in ("--nodes=2", "--ntasks-per-node=4", "--gpus-per-node=4", "--partition=gpu",
+                 "--time=2880", "--mem=200GB", "--account=lab", "--exclude='n[1-2]'",
+                 "--signal=USR2@120", "--job-name=rgbpose-rgb_only"):
+        assert f"#SBATCH {line}" in scripts[0], line
+    assert "dependency" not in scripts[1]
+    assert "#SBATCH --dependency='afterok:<rgb_only>:<pose_only>'" in scripts[2]
+    assert "#SBATCH --kill-on-invalid-dep=yes" in scripts[2]
+
+
+def test_submit_cli_dry_run(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"OUTPUT_DIR: {tmp_path / 'out'}\nNUM_GPUS: 2\nTRAIN:\n  BATCH_SIZE: 4\n")
+    proc = subprocess.run([sys.executable, str(REPO / "slurm" / "submit.py"), "--cfg", str(cfg),
+                           "--stage", "rgbpose", "--partition", "p", "--dry-run"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "# ===== job rgbpose" in proc.stdout and "#SBATCH --ntasks-per-node=2" in proc.stdout
+
+
+def _slurm_task_env(monkeypatch, **values) -> None:
+    """The variables srun gives one task of a submitit job (as strings)."""
+    base = {"SUBMITIT_EXECUTOR": "slurm", "SLURM_JOB_ID": "7", "SLURM_NTASKS": "2",
+            "SLURM_JOB_NUM_NODES": "1", "SLURM_NODEID": "0", "SLURM_PROCID": "1", "SLURM_LOCALID": "1",
+            "SLURM_JOB_NODELIST": "node1"}
+    for key, value in {**base, **values}.items():
+        monkeypatch.setenv(key, str(value))
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_ranks_come_from_slurm_and_the_task_count_must_match(tmp_path, monkeypatch):
+    _slurm_task_env(monkeypatch)
+    cfg = prepare_cfg(_base_cfg(tmp_path), SlurmOptions(gpus_per_node=0, cpu_tasks_per_node=2))
+    out = distributed_cfg(cfg)
+    assert (os.environ["RANK"], os.environ["WORLD_SIZE"], os.environ["MASTER_ADDR"]) == ("1", "2", "node1")
+    assert out.SHARD_ID == 0
+    monkeypatch.setenv("SLURM_NTASKS", "3")
+    with pytest.raises(RuntimeError, match="expects 2"):
+        distributed_cfg(cfg)
+
+
+def test_two_nodes_of_four_gpus(tmp_path, monkeypatch):
+    # Task 6 of 8: second node, its third GPU; the master is the first node of the list.
+    _slurm_task_env(monkeypatch, SLURM_NTASKS=8, SLURM_JOB_NUM_NODES=2, SLURM_NODEID=1, SLURM_PROCID=6,
+                    SLURM_LOCALID=2, SLURM_JOB_NODELIST="gpu[07-08]")
+    cfg = prepare_cfg(_base_cfg(tmp_path, **{"TRAIN.BATCH_SIZE": 16}), SlurmOptions(nodes=2, gpus_per_node=4))
+    out = distributed_cfg(cfg)
+    env = {k: os.environ[k] for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "LOCAL_WORLD_SIZE")}
+    assert env == {"RANK": "6", "WORLD_SIZE": "8", "LOCAL_RANK": "2", "MASTER_ADDR": "gpu07",
+                   "LOCAL_WORLD_SIZE": "4"}
+    assert (out.NUM_SHARDS, out.SHARD_ID, out.NUM_GPUS) == (2, 1, 4)
+    assert 20000 <= int(os.environ["MASTER_PORT"]) <= 60000  # the same in every task (from the job id)
+
+
+# --- a real local cluster --------------------------------------------------------------------
+def _cannot_run() -> str:
+    if not sys.platform.startswith("linux"):
+        return "the local SLURM cluster needs Linux"
+    if os.geteuid() != 0:
+        return "the local SLURM cluster needs root (it installs packages and starts daemons)"
+    if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
+        return "SLURM is not installed and there is no apt-get to install it"
+    return ""
+
+
+def _cluster_answers(env: Dict[str, str]) -> bool:
+    try:
+        return subprocess.run(["scontrol", "ping"], env=env, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running local cluster (started here, and then stopped here, if it was not up)."""
+    reason = _cannot_run()
+    if reason:
+        pytest.skip(reason)
+    base = os.environ.get("SLURM_CI_BASE", "/tmp/slurm-local/state")
+    env = {**os.environ, "SLURM_CONF": f"{base}/etc/slurm.conf"}
+    started = False
+    if not _cluster_answers(env):
+        start = time.monotonic()
+        proc = subprocess.run(["bash", str(CLUSTER / "start.sh")], env=env, capture_output=True,
+                              text=True, timeout=900)
+        if proc.returncode != 0:
+            pytest.skip(f"the local SLURM cluster did not start:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        print(f"\nlocal SLURM cluster started in {time.monotonic() - start:.1f} s")
+        started = True
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = env["SLURM_CONF"]
+    yield base
+    if old is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = old
+    if started:
+        subprocess.run(["bash", str(CLUSTER / "stop.sh")], env=env, capture_output=True, timeout=180)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    return make_tiny_dataset(tmp_path_factory.mktemp("slurm_tiny_data"))
+
+
+def _stage_cfg(tiny_data: Path, out: Path):
+    """The tiny demo recipe with 96 training iterations per epoch (2 clips per batch).
+
+    Iterations take a few ms in a job: that many leave seconds for a preemption to land
+    mid-epoch.
+    """
+    return tiny_cfg(tiny_data, out, "DATA.REPEAT", 48, "TRAIN.BATCH_SIZE", 2)
+
+
+def _cpu_opts(tasks: int) -> SlurmOptions:
+    # cred_expire=10 on the local cluster: a requeued job is eligible again after 11 s
+    return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "cpus_per_task": 1,
+                            "time": "15", "signal_delay_s": 30, "stop_timeout_s": 20.0})
+
+
+def _submit(cfg, opts: SlurmOptions, stage: str = ""):
+    cfg = prepare_cfg(cfg, opts)
+    return cfg, submit_plan(cfg, opts, plan_jobs(cfg, stage))
+
+
+def _wait_ok(submitted) -> List:
+    reports = wait_for_jobs({s.plan.name: s.job for s in submitted}, timeout_s=JOB_TIMEOUT_S,
+                            poll_s=1.0, force_every_s=3.0)
+    for report in reports:
+        assert report.ok, report.format()
+    return reports
+
+
+def _weights(stage_dir: Path) -> Dict[str, torch.Tensor]:
+    return load_checkpoint(last_checkpoint(str(stage_dir)))["model_state"]
+
+
+@pytest.fixture(scope="module")
+def two_task_run(slurm_cluster, tiny_data, tmp_path_factory):
+    """pose_only trained by one 2-task job (gloo), uninterrupted: (cfg, report, seconds)."""
+    start = time.monotonic()
+    cfg, submitted = _submit(_stage_cfg(tiny_data, tmp_path_factory.mktemp("ddp") / "out"),
+                             _cpu_opts(2), "pose_only")
+    (report,) = _wait_ok(submitted)
+    return cfg, report, time.monotonic() - start
+
+
+@pytest.mark.slurm
+def test_two_task_training_stage(two_task_run):
+    cfg, report, seconds = two_task_run
+    print(f"\n2-task pose_only job: {seconds:.1f} s")
+    assert report.result["world_size"] == 2 and report.result["restart_count"] == 0
+    record = report.result["stages"]["pose_only"]
+    assert record["checkpoint"].endswith("checkpoint_epoch_00001.pyth")
+    log = (Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt").read_text()
+    assert "2 process(es)" in log
+
+
+def _iterations_logged(log: Path) -> int:
+    return log.read_text().count(" iter ") if log.exists() else 0
+
+
+@pytest.mark.slurm
+def test_preempted_job_requeues_and_ends_with_the_same_weights(two_task_run, tiny_data, tmp_path):
+    reference_cfg, _, _ = two_task_run
+    start = time.monotonic()
+    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(2), "pose_only")
+    log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
+    while _iterations_logged(log) < 2:  # preempt mid-epoch, after some finished iterations
+        assert time.monotonic() - start < JOB_TIMEOUT_S, "the job never logged 2 iterations"
+        assert not submitted.job.done(), "the job ended before it could be preempted"
+        time.sleep(0.2)
+    submitted.job._interrupt()  # what SLURM does on preemption: SIGTERM, then USR2
+    (report,) = _wait_ok([submitted])
+    print(f"\npreempted + requeued 2-task job: {time.monotonic() - start:.1f} s")
+    assert report.result["restart_count"] >= 1
+    mid_epoch = [p for p in list_checkpoints(str(log.parent)) if "_iter_" in p]
+    assert mid_epoch, "no mid-epoch checkpoint was saved on preemption"
+    assert "resumed from" in log.read_text()
+    ours, reference = _weights(log.parent), _weights(Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+    assert ours.keys() == reference.keys()
+    for name in ours:
+        assert torch.equal(ours[name], reference[name]), name
+
+
+@pytest.mark.slurm
+def test_failing_job_reports_its_error_and_logs(slurm_cluster, tmp_path):
+    start = time.monotonic()
+    missing, out = tmp_path / "no_such_annotations.pkl", tmp_path / "out"
+    command = [sys.executable, str(REPO / "slurm" / "submit.py"), "--cfg", str(DEMO_CFG), "--stage",
+               "pose_only", "--gpus-per-node", "0", "--cpus-per-task", "1", "--time", "10", "--wait",
+               "--opts", "DATA.ANN_FILE", str(missing), "OUTPUT_DIR", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    print(f"\nfailing job through submit.py --wait: {time.monotonic() - start:.1f} s")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILED" in proc.stderr and str(missing) in proc.stderr  # the error itself
+    assert "_0_log.err" in proc.stderr and "_0_log.out" in proc.stderr  # where to look
+    status = subprocess.run([sys.executable, str(REPO / "slurm" / "status.py"), str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 1 and str(missing) in status.stderr, status.stdout + status.stderr
+
+
+def _sacct_times(job_id: str) -> Dict[str, str]:
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "-j", job_id, "-o", "Start,End"],
+                         capture_output=True, text=True, timeout=30).stdout.strip().splitlines()
+    start, end = out[-1].split("|")
+    return {"start": start, "end": end}
+
+
+@pytest.mark.slurm
+def test_whole_recipe_with_dependencies(slurm_cluster, tiny_data, tmp_path):
+    start = time.monotonic()
+    cfg, submitted = _submit(tiny_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1))
+    names = [s.plan.name for s in submitted]
+    assert names == ["rgb_only", "pose_only", "merge+rgbpose+test"]
+    ids = [s.job_id for s in submitted]
+    assert submitted[2].dependency == f"afterok:{ids[0]}:{ids[1]}"
+    reports = _wait_ok(submitted)
+    print(f"\nwhole recipe (3 jobs): {time.monotonic() - start:.1f} s")
+    final = reports[2].result
+    assert set(final["stages"]) == {"merge", "rgbpose", "test"}
+    assert all(final["stages"][s] for s in ("merge", "rgbpose", "test"))
+    out = Path(cfg.OUTPUT_DIR)
+    assert all((out / s / "DONE.json").exists() for s in STAGES)
+    assert (out / "summary.json").exists() and "late fusion" in (out / "summary.md").read_text()
+    times = [_sacct_times(i) for i in ids]  # ISO times compare as strings
+    assert times[2]["start"] >= max(times[0]["end"], times[1]["end"])
