@@ -18,7 +18,8 @@ from fvcore.common.registry import Registry
 def fake_slowfast(tmp_path):
     """A minimal PySlowFast lookalike: slowfast.models.build / slowfast.datasets.build."""
     pkg = tmp_path / "slowfast"
-    for sub, name, kind in (("models", "MODEL_REGISTRY", "MODEL"), ("datasets", "DATASET_REGISTRY", "DATASET")):
+    parts = (("models", "MODEL_REGISTRY", "MODEL"), ("datasets", "DATASET_REGISTRY", "DATASET"))
+    for sub, name, kind in parts:
         (pkg / sub).mkdir(parents=True)
         (pkg / sub / "__init__.py").write_text("")
         (pkg / sub / "build.py").write_text(HOST_BUILD.format(name=name, kind=kind))
