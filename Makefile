@@ -8,6 +8,8 @@ PIP := $(VENV)/bin/pip
 DEMO_DATA ?= demo_data
 DEMO_OUT ?= output/demo
 STAMP := $(VENV)/.installed
+# 4 classes told apart by motion, 2 pairs told apart only by the colour of a held object.
+DEMO_CLASSES := clap squat jump kick drink_red_cup drink_blue_cup wave_green_flag wave_yellow_flag
 
 .PHONY: install demo test lint bench clean
 
@@ -25,7 +27,8 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: install
-	test -f $(DEMO_DATA)/annotations.pkl || $(PY) tools/make_demo_data.py --out $(DEMO_DATA)
+	test -f $(DEMO_DATA)/annotations.pkl || $(PY) tools/make_demo_data.py --out $(DEMO_DATA) \
+		--videos-per-class 24 --classes $(DEMO_CLASSES)
 	$(PY) tools/run_net.py --cfg configs/demo/rgbpose_demo.yaml \
 		--opts DATA.ANN_FILE $(DEMO_DATA)/annotations.pkl DATA.PATH_PREFIX $(DEMO_DATA)/videos \
 		OUTPUT_DIR $(DEMO_OUT)

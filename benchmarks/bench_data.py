@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import pickle
 import statistics
 import tempfile
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--decode-threads", type=int, default=0, help="DATA.DECODE_THREADS")
     args = parser.parse_args()
+    load = os.getloadavg()[0]  # before this process adds to it
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,6 +126,10 @@ def main() -> None:
         ]
         print(f"clip: {WIDTH}x{HEIGHT}, {FRAMES} frames ({frame_types(root / 'bench.mp4')}); "
               f"torch threads {args.threads}, decode threads {args.decode_threads}")
+        if load > 0.5:
+            print(f"note: load average {load:.1f} before this run: other processes share the "
+                  f"CPU and inflate these times (with 2 torch threads, OpenMP waits for a busy "
+                  f"core on every parallel op; OMP_WAIT_POLICY=PASSIVE softens that)")
         print(f"{'':26s} {'median ms':>10s} {'target':>8s} {'mmaction2':>10s}")
         for name, ms, target, ref in rows:
             print(f"{name:26s} {ms:10.2f} {target if target else '':>8} {ref if ref else '':>10}")

@@ -173,7 +173,8 @@ def _run_job(job: Job, options: dict) -> Result:
         frames = transcode(job.src, job.dst, **options)
         return Result(job.src, job.dst, "done", frames)
     except Exception as exc:  # noqa: BLE001 -- one bad file must not stop the others.
-        return Result(job.src, job.dst, "failed", error=f"{type(exc).__name__}: {exc}")
+        message = str(exc).removeprefix(f"{job.src}: ")  # The report names the file anyway.
+        return Result(job.src, job.dst, "failed", error=f"{type(exc).__name__}: {message}")
 
 
 def compress_videos(src_dir: Path, dst_dir: Path, *, workers: int = 1, height: int = 540,

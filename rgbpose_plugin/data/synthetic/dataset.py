@@ -182,7 +182,8 @@ def _canonical(annotation: Dict) -> Dict:
     for key in ("img_shape", "original_shape"):
         out[key] = (int(annotation[key][0]), int(annotation[key][1]))
     for key in ("keypoint", "keypoint_score"):  # Unpickled arrays carry their own dtype.
-        out[key] = np.array(annotation[key], dtype=np.float32)
+        out[key] = np.empty(annotation[key].shape, np.float32)
+        out[key][...] = annotation[key]
     return out
 
 

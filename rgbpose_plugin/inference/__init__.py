@@ -1,0 +1,23 @@
+"""Inference on your own video: top-5 classes, a summary picture and an annotated MP4.
+
+Quick use (``tools/demo_net.py`` is the command line of the same)::
+
+    from rgbpose_plugin.inference import run_demo, format_top
+
+    result = run_demo("output/demo/rgbpose/checkpoints/checkpoint_epoch_00008.pyth",
+                      "my_video.mp4", "demo_out")
+    print(format_top(result.prediction))
+
+Modules: ``model_loading`` (checkpoint + config), ``skeleton`` (annotation file or
+on-the-fly extraction), ``class_names`` (label maps), ``predictor`` (test-pipeline
+input and scores), ``drawing`` / ``picture`` / ``annotated_video`` (outputs), ``demo``
+(the steps together), ``cli`` (the command line).
+"""
+
+from .demo import DemoResult, format_top, run_demo
+from .errors import InferenceError
+from .model_loading import load_model, resolve_config
+from .predictor import Prediction, build_test_item, predict
+
+__all__ = ["DemoResult", "InferenceError", "Prediction", "build_test_item", "format_top",
+           "load_model", "predict", "resolve_config", "run_demo"]

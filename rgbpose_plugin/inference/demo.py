@@ -1,0 +1,170 @@
+"""Classify your own video with a trained checkpoint and explain the result in pictures.
+
+:func:`run_demo` does the work and returns a :class:`DemoResult`; :func:`main` is the
+command line of ``tools/demo_net.py``. Steps:
+
+1. load the checkpoint and its config (:mod:`.model_loading`);
+2. take the skeleton from ``--skeleton`` or extract it now (:mod:`.skeleton`);
+3. build the test-split input of the video and run the model (:mod:`.predictor`);
+4. write ``prediction.png`` (:mod:`.picture`), ``prediction.mp4``
+   (:mod:`.annotated_video`) and ``prediction.json`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .annotated_video import write_annotated_video
+from .class_names import resolve_class_names
+from .errors import InferenceError
+from .model_loading import load_model
+from .picture import frame_tiles, save_picture, shown_frames
+from .predictor import Prediction, build_test_item, predict
+from .skeleton import annotated_label, check_skeleton, extract_skeleton, save_skeleton, skeleton_from_file
+
+__all__ = ["DemoResult", "run_demo", "format_top"]
+
+logger = logging.getLogger(__name__)
+
+FUSION_NOTE = "fused = (p_rgb + p_pose) / 2, the 1:1 fusion halved (same ranking)"
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` produced: the prediction, the files and the JSON report."""
+
+    prediction: Prediction
+    outputs: Dict[str, str]
+    report: Dict[str, Any]
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: Dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+
+
+def _get_skeleton(video: Path, skeleton: Optional[str], out_dir: Path, backend: str,
+                  backend_options: Optional[Dict[str, Any]], max_persons: int,
+                  progress: bool) -> tuple:
+    """``(annotation, description, saved_file)``; an extracted one is saved for reuse."""
+    if skeleton:
+        return skeleton_from_file(skeleton, video), str(skeleton), None
+    annotation = extract_skeleton(video, backend, backend_options, max_persons, progress)
+    saved = save_skeleton(annotation, out_dir / "skeleton.pkl")
+    return annotation, f"{backend} (extracted)", str(saved)
+
+
+def _title(video: Path, prediction: Prediction, model_name: str, truth: Optional[str]) -> str:
+    best = prediction.top("fused", 1)[0]
+    title = (f"{video.name}: {best['name']} ({100 * best['probability']:.1f}%)   "
+             f"[{model_name}, {prediction.num_views} views]")
+    return title + (f"   annotated label: {truth}" if truth is not None else "")
+
+
+def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[str] = None,
+             opts: Sequence = (), skeleton: Optional[str] = None, labels: Optional[str] = None,
+             views: Optional[int] = None, backend: str = "mediapipe",
+             backend_options: Optional[Dict[str, Any]] = None, max_persons: int = 2,
+             device: Optional[str] = None, topk: int = 5, write_video: bool = True,
+             video_size: int = 640, progress: bool = False) -> DemoResult:
+    """Classify ``video`` with ``checkpoint``; write the picture, MP4 and JSON to ``out_dir``.
+
+    Raises :class:`~.errors.InferenceError` (or a data / checkpoint error) naming the file
+    for a missing video, an unreadable or mismatched checkpoint, a skeleton file without
+    this video, or a label map of the wrong size.
+    """
+    video_path, out = Path(video), Path(out_dir)
+    if not video_path.is_file():
+        raise InferenceError(f"video {video} does not exist")
+    if skeleton and not Path(skeleton).is_file():
+        raise InferenceError(f"skeleton file {skeleton} does not exist")
+    timings: Dict[str, float] = {}
+    with _timed(timings, "load_model"):
+        model, cfg, _ = load_model(checkpoint, cfg_file, opts)
+    names, label_source = resolve_class_names(labels, cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))
+    out.mkdir(parents=True, exist_ok=True)
+    with _timed(timings, "skeleton"):
+        raw, skeleton_source, saved = _get_skeleton(video_path, skeleton, out, backend,
+                                                    backend_options, max_persons, progress)
+    annotation = check_skeleton(raw, skeleton or str(video_path), int(cfg.RGBPOSE.KEYPOINTS.NUM))
+    truth = annotated_label(raw, len(names))
+    with _timed(timings, "test_input"):
+        item = build_test_item(cfg, annotation, video_path, views)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    with _timed(timings, "model"):
+        prediction = predict(model, cfg, item, names, device)
+    outputs = {"picture": str(out / "prediction.png"), "json": str(out / "prediction.json")}
+    with _timed(timings, "picture"):
+        frames = shown_frames(prediction)
+        tiles = frame_tiles(video_path, annotation, frames)
+        title = _title(video_path, prediction, cfg.MODEL.MODEL_NAME,
+                       None if truth is None else names[truth])
+        save_picture(Path(outputs["picture"]), prediction, tiles, frames, title, topk)
+    if write_video:
+        outputs["video"] = str(out / "prediction.mp4")
+        with _timed(timings, "video"):
+            write_annotated_video(video_path, annotation, prediction, Path(outputs["video"]),
+                                  video_size)
+    if saved:
+        outputs["skeleton"] = saved
+    report = _report(video_path, checkpoint, cfg_file, cfg, prediction, topk, skeleton_source,
+                     label_source, truth, device, outputs, timings)
+    Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return DemoResult(prediction, outputs, report, timings)
+
+
+def _report(video: Path, checkpoint: str, cfg_file: Optional[str], cfg, prediction: Prediction,
+            topk: int, skeleton_source: str, label_source: str, truth: Optional[int],
+            device: str, outputs: Dict[str, str], timings: Dict[str, float]) -> Dict[str, Any]:
+    """The content of ``prediction.json``."""
+    def inds(value: Optional[np.ndarray]) -> Optional[List]:
+        return None if value is None else np.asarray(value).tolist()
+
+    return {
+        "video": str(video.resolve()),
+        "checkpoint": str(Path(checkpoint).resolve()),
+        "config": str(cfg_file) if cfg_file else "stored in the checkpoint",
+        "model": cfg.MODEL.MODEL_NAME,
+        "streams": prediction.streams,
+        "views": prediction.num_views,
+        "device": str(device),
+        "skeleton": skeleton_source,
+        "labels": label_source,
+        "annotated_label": None if truth is None else {"index": truth,
+                                                       "name": prediction.class_names[truth]},
+        "fusion": FUSION_NOTE,
+        "top5" if topk == 5 else f"top{topk}": {s: prediction.top(s, topk)
+                                               for s in prediction.streams},
+        "sampled_frames": {"rgb": inds(prediction.rgb_inds), "pose": inds(prediction.pose_inds)},
+        "outputs": outputs,
+        "timings_s": timings,
+    }
+
+
+def format_top(prediction: Prediction, k: int = 5) -> str:
+    """The top-``k`` classes of the fused score and of each stream, as printed text."""
+    streams = [s for s in prediction.streams if s != "fused"]
+    views = f"{prediction.num_views} views"
+    if len(streams) == 1:  # a single-stream model: its scores are the fused ones
+        sections = [("fused", f"Top-{k} ({streams[0]} stream only, {views}):")]
+    else:
+        sections = [("fused", f"Top-{k} fused ({FUSION_NOTE}; {views}):")]
+        sections += [(s, f"Top-{k} {s} stream:") for s in streams]
+    blocks = []
+    for stream, header in sections:
+        rows = [f"  {t['rank']}. {t['name']:<32} {100 * t['probability']:6.2f}%"
+                for t in prediction.top(stream, k)]
+        blocks.append("\n".join([header] + rows))
+    return "\n\n".join(blocks)

@@ -1,0 +1,12 @@
+"""The one error type of the inference tools."""
+
+from __future__ import annotations
+
+__all__ = ["InferenceError"]
+
+
+class InferenceError(RuntimeError):
+    """Bad input for inference (video, checkpoint, config, skeleton, labels).
+
+    The message always names the file at fault, so a command line can print it as is.
+    """
