@@ -71,14 +71,17 @@ def _read_bytes(path: str) -> io.BytesIO:
         return io.BytesIO(f.read())
 
 
-def load_checkpoint(path: str) -> Dict:
-    """Load a plugin checkpoint (``weights_only=True``: no arbitrary code runs)."""
+def _torch_load(path: str, weights_only: bool):
+    data = _read_bytes(path)  # raises CheckpointError for a missing file
     try:
-        data = torch.load(_read_bytes(path), map_location="cpu", weights_only=True)
-    except CheckpointError:
-        raise
+        return torch.load(data, map_location="cpu", weights_only=weights_only)
     except Exception as err:
         raise CheckpointError(f"cannot read checkpoint {path!r}: {err}") from err
+
+
+def load_checkpoint(path: str) -> Dict:
+    """Load a plugin checkpoint (``weights_only=True``: no arbitrary code runs)."""
+    data = _torch_load(path, weights_only=True)
     if not isinstance(data, dict) or "model_state" not in data:
         keys = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(
@@ -95,12 +98,7 @@ def load_mmcv_checkpoint(path: str) -> Dict:
     ``weights_only=True`` refuses; they are loaded with ``weights_only=False``, so only
     pass files from a source you trust.
     """
-    try:
-        data = torch.load(_read_bytes(path), map_location="cpu", weights_only=False)
-    except CheckpointError:
-        raise
-    except Exception as err:
-        raise CheckpointError(f"cannot read checkpoint {path!r}: {err}") from err
+    data = _torch_load(path, weights_only=False)
     state = data.get("state_dict", data) if isinstance(data, dict) else None
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(f"{path!r} holds no state_dict of tensors")

@@ -59,7 +59,7 @@ def _names_from_csv(path: Path) -> List[str]:
     with open(path, newline="", encoding="utf-8") as f:
         rows = [(n, [c.strip() for c in row]) for n, row in enumerate(csv.reader(f), 1)]
     rows = [(n, row) for n, row in rows if any(row)]
-    if rows and len(rows[0][1]) >= 2 and not _is_int(rows[0][1][0]):
+    if rows and len(rows[0][1]) >= 2 and not is_int(rows[0][1][0]):
         rows = rows[1:]  # Header such as "id,name".
     if not rows:
         raise ValueError(f"label map {str(path)!r} has no class names")
@@ -73,7 +73,7 @@ def _names_from_csv(path: Path) -> List[str]:
 
     by_index = {}
     for line_no, row in rows:
-        if len(row) < 2 or not _is_int(row[0]):
+        if len(row) < 2 or not is_int(row[0]):
             raise ValueError(
                 f"label map {str(path)!r}, line {line_no}: expected 'index,name', got {row}"
             )
@@ -101,7 +101,8 @@ def _check_names(names: List[str], source: str) -> None:
         seen.add(name)
 
 
-def _is_int(text: str) -> bool:
+def is_int(text: str) -> bool:
+    """True if ``text`` parses as an integer (a class index rather than a name)."""
     try:
         int(text)
     except ValueError:

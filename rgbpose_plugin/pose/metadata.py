@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Union
 
+from ..labels import is_int
+
 __all__ = ["LabelTable", "read_labels_csv", "split_by_column", "split_by_ratio"]
 
 
@@ -79,10 +81,10 @@ def _resolve_labels(path, rows, line_of, class_names) -> LabelTable:
     for stem, value in raw.items():
         if not value:
             raise ValueError(f"{where[stem]}: video {stem!r} has an empty label")
-    names_used = sorted({v for v in raw.values() if not _is_int(v)})
+    names_used = sorted({v for v in raw.values() if not is_int(v)})
     derived = False
     if class_names is None and names_used:
-        if any(_is_int(v) for v in raw.values()):
+        if any(is_int(v) for v in raw.values()):
             raise ValueError(
                 f"labels CSV {str(path)!r} mixes class indices and class names; give a "
                 f"label map to resolve the names, or use one kind"
@@ -91,7 +93,7 @@ def _resolve_labels(path, rows, line_of, class_names) -> LabelTable:
 
     labels = {}
     for stem, value in raw.items():
-        if _is_int(value):
+        if is_int(value):
             index = int(value)
             limit = len(class_names) if class_names is not None else None
             if index < 0 or (limit is not None and index >= limit):
@@ -152,10 +154,3 @@ def split_by_ratio(
         train += members[n_val:]
     return {"train": sorted(train), "val": sorted(val)}
 
-
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True

@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw
 from .body import ANKLE, ELBOW, HIP, KNEE, SHOULDER, SIDE_SIGN, WRIST, head_centre
 from .scene import FRAME_H, FRAME_W, PAD, Person, Scene
 
-# Held objects, in body heights. The cup is small on purpose (after the crop and resize
+# Held objects, in body heights. The cup is small (after the crop and resize
 # to 64-112 px it covers a few pixels: RGB models see it only partly); the flag is big.
-CUP_SIZE = (0.06, 0.09)  # Width, height.
+CUP_SIZE = (0.12, 0.16)  # Width, height.
 FLAG_SIZE = (0.22, 0.15)  # Along the outward direction, along the pole.
 POLE_LENGTH = 0.3
 

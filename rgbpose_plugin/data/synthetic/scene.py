@@ -23,7 +23,7 @@ from .motions import MOTIONS, idle_pose
 FRAME_H, FRAME_W = 540, 960  # The demo videos' size, like NTU videos after compression.
 PAD = 8  # Background margin in pixels, so camera shake never shows an edge.
 BYSTANDER_P = 0.4  # Chance of a second, idle person.
-DISTRACTOR_P = 0.3  # Chance that the bystander holds a cup of a random colour.
+DISTRACTOR_P = 0.15  # Chance that the bystander holds a cup of a random colour.
 DISTRACTOR_CLUTTER_P = 0.12  # Chance that a background shape has an object colour.
 
 
