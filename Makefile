@@ -28,7 +28,7 @@ install: $(STAMP)
 
 demo: install
 	test -f $(DEMO_DATA)/annotations.pkl || $(PY) tools/make_demo_data.py --out $(DEMO_DATA) \
-		--videos-per-class 24 --classes $(DEMO_CLASSES)
+		--videos-per-class 32 --classes $(DEMO_CLASSES)
 	$(PY) tools/run_net.py --cfg configs/demo/rgbpose_demo.yaml \
 		--opts DATA.ANN_FILE $(DEMO_DATA)/annotations.pkl DATA.PATH_PREFIX $(DEMO_DATA)/videos \
 		OUTPUT_DIR $(DEMO_OUT)
