@@ -5,6 +5,13 @@ Importing the package registers its models and datasets in
 PySlowFast-style project, in the host's registries too.
 """
 
+import warnings
+
+# fvcore.nn (imported by pytorchvideo.models) calls torch.jit.script at import time, which
+# current torch deprecates with a FutureWarning on every start; it is not ours to fix.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
+                        category=FutureWarning)
+
 from . import data  # noqa: F401  (registers the datasets)
 from .config import add_rgbpose_config, get_cfg, load_cfg
 from .models import (
