@@ -152,7 +152,11 @@ def _slurm_task_env(monkeypatch, **values) -> None:
     for key, value in {**base, **values}.items():
         monkeypatch.setenv(key, str(value))
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "LOCAL_WORLD_SIZE"):
-        monkeypatch.delenv(key, raising=False)
+        # setenv first so that the undo removes what the code under test exports; a bare
+        # delenv of an unset name records nothing, and RANK=6 WORLD_SIZE=8 would leak into
+        # every later test (whose subprocesses would then wait for 8 ranks).
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
 
 
 def test_ranks_come_from_slurm_and_the_task_count_must_match(tmp_path, monkeypatch):

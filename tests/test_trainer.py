@@ -129,3 +129,28 @@ def cfg_opts_of(cfg):
             node = node[part]
         out += [key, str(node).replace(" ", "")]
     return out
+
+
+def test_heatmaps_drawn_on_the_device_train_like_shipped_heatmaps(tiny_data, tmp_path):
+    """HEATMAP.ON_GPU ships keypoints and draws maps on the trainer's device (here the CPU)."""
+    finals = []
+    for on_device in (False, True):
+        cfg = tiny_cfg(tiny_data, tmp_path / str(on_device), "TRAIN.EVAL_PERIOD", 0,
+                       "RGBPOSE.HEATMAP.ON_GPU", on_device)
+        record = train(stage_cfg(cfg, "rgbpose"))
+        finals.append(load_checkpoint(record["checkpoint"])["model_state"])
+    for k, v in finals[0].items():
+        assert torch.allclose(v.float(), finals[1][k].float(), atol=1e-4), k
+
+
+def test_two_cpu_processes_train_a_stage(tiny_data, tmp_path):
+    """RGBPOSE.CPU_PROCESSES: 2 spawns two gloo processes that split each batch."""
+    from rgbpose_plugin.engine.distributed import launch
+
+    cfg = stage_cfg(tiny_cfg(tiny_data, tmp_path / "ddp"), "pose_only")
+    merge_opts(cfg, ["RGBPOSE.CPU_PROCESSES", 2, "TRAIN.BATCH_SIZE", 4, "TRAIN.EVAL_PERIOD", 1])
+    launch(cfg, train)  # the parent only spawns; the workers train and save
+    ckpt = load_checkpoint(last_checkpoint(cfg.OUTPUT_DIR))
+    assert ckpt["epoch"] == 1 and len(ckpt["rng_state"]) == 2  # one RNG state per process
+    log = (tmp_path / "ddp" / "pose_only" / "log.txt").read_text()
+    assert "2 process(es)" in log and "validation after epoch 1" in log
