@@ -105,12 +105,17 @@ def test_cpu_only_and_unshipped_weights_are_explained(mediapipe_ok):
         create_pose_backend("mediapipe", model_complexity=5)
 
 
-def test_keypoints_lie_on_the_moving_person(mediapipe_ok):
+@pytest.fixture(scope="module")
+def pose2sim_annotation(mediapipe_ok):
+    """MediaPipe's annotation of the Pose2Sim clip (extracted once for this module)."""
     from rgbpose_plugin.pose import annotate_video, create_pose_backend
 
-    video = pose2sim_video()
     with create_pose_backend("mediapipe") as backend:
-        ann = annotate_video(video, backend, max_persons=2)
+        return annotate_video(pose2sim_video(), backend, max_persons=2)
+
+
+def test_keypoints_lie_on_the_moving_person(pose2sim_annotation):
+    video, ann = pose2sim_video(), pose2sim_annotation
     assert ann["img_shape"] == (1920, 1080) and ann["total_frames"] == 100
     assert ann["keypoint"].shape == (1, 100, 17, 2)  # MediaPipe: one person.
     scores = ann["keypoint_score"][0]
@@ -185,3 +190,29 @@ def test_tool_over_a_folder_with_a_corrupt_video(mediapipe_ok, tmp_path):
 
     # Rerun in-process: the two good videos are reused, the corrupt one fails again.
     assert main(cmd[2:]) == 1
+
+
+def test_extracted_annotation_trains_and_evaluates_through_the_dataset(pose2sim_annotation, tmp_path):
+    """The extractor's output is a dataset annotation as is: one training epoch, one test."""
+    import pickle
+
+    from trainer_fixtures import tiny_cfg
+
+    from rgbpose_plugin.config import merge_opts
+    from rgbpose_plugin.engine.tester import test
+    from rgbpose_plugin.engine.trainer import train
+    from rgbpose_plugin.recipe import stage_cfg
+
+    video = pose2sim_video()
+    ann = dict(pose2sim_annotation, frame_dir=video.stem, label=1)
+    ann_file = tmp_path / "pose2sim.pkl"
+    ann_file.write_bytes(pickle.dumps({"split": {"train": [video.stem], "val": [video.stem],
+                                                 "test": [video.stem]}, "annotations": [ann]}))
+    cfg = stage_cfg(tiny_cfg(ann_file, tmp_path / "out"), "rgbpose")
+    merge_opts(cfg, ["DATA.PATH_PREFIX", str(video.parent), "TRAIN.BATCH_SIZE", 1, "DATA.REPEAT", 2,
+                     "TEST.BATCH_SIZE", 1])
+    record = train(cfg)
+    assert record["val"]["rgb"]["top1"] in (0.0, 100.0)  # one video, scored once
+    merge_opts(cfg, ["TEST.CHECKPOINT_FILE_PATH", record["checkpoint"]])
+    result = test(cfg)
+    assert result["num_videos"] == 1 and set(result["metrics"]) >= {"rgb", "pose", "1:1"}
