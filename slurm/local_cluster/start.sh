@@ -60,14 +60,8 @@ wait_for() {
   done
 }
 
-# alive <pidfile> <comm>: true if pidfile names a live process whose comm is <comm>
-alive() {
-  local pf=$1 comm=$2 pid
-  [ -s "$pf" ] || return 1
-  pid=$(cat "$pf" 2>/dev/null) || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$comm" ]
-}
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 port_listening() { ss -Hltn "sport = :$1" | grep -q LISTEN; }
 

@@ -8,13 +8,8 @@ set -uo pipefail
 BASE=${SLURM_CI_BASE:-/tmp/slurm-local/state}
 export SLURM_CONF=$BASE/etc/slurm.conf
 
-alive() {
-  local pf=$1 comm=$2 pid
-  [ -s "$pf" ] || return 1
-  pid=$(cat "$pf" 2>/dev/null) || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$comm" ]
-}
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 stop_one() {  # stop_one <pidfile> <comm>
   local pf=$1 comm=$2 pid i
