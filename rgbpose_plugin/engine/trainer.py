@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from ..models import build_model, model_streams
 from .checkpoint import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
 from .distributed import get_info, is_main
-from .evaluation import ScoreCollector, compute_metrics
+from .evaluation import ScoreCollector, VideoScores, compute_metrics
 from .loader import build_dataset, build_loader
 from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
 from .optim import build_optimizer, lr_at_epoch, set_lr
@@ -101,7 +101,7 @@ def _flat_views(inputs):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, cfg, device: torch.device, multi_view: bool) -> Dict:
+def evaluate(model: nn.Module, loader, cfg, device: torch.device, multi_view: bool) -> VideoScores:
     """Scores for every video of ``loader``'s dataset, gathered over processes."""
     model.eval()
     collector = ScoreCollector()
@@ -126,7 +126,7 @@ class _Trainer:
         self.device = device_for(cfg)
         self.log = setup_logging(cfg.OUTPUT_DIR)
         seed_everything(cfg.RNG_SEED)
-        self.streams = model_streams(cfg)
+        model_streams(cfg)  # fails early, naming the key, on an unknown MODEL.MODEL_NAME
         self.model = build_model(cfg).to(self.device)
         if cfg.TRAIN.CHANNELS_LAST and self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last_3d)
