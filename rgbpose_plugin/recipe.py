@@ -38,8 +38,7 @@ _OPTS = {"rgb_only": "RGB_ONLY_OPTS", "pose_only": "POSE_ONLY_OPTS", "rgbpose": 
 _SUPPLIED = {"rgb_only": "RGB_ONLY_CHECKPOINT", "pose_only": "POSE_ONLY_CHECKPOINT",
              "merge": "MERGED_CHECKPOINT", "rgbpose": "RGBPOSE_CHECKPOINT"}
 # A supplied checkpoint also makes these earlier stages unnecessary.
-_FEEDS = {"merge": ("rgb_only", "pose_only", "merge"),
-          "rgbpose": ("rgb_only", "pose_only", "merge", "rgbpose")}
+_FEEDS = {"merge": ("rgb_only", "pose_only"), "rgbpose": ("rgb_only", "pose_only", "merge")}
 
 
 def stage_cfg(cfg: CfgNode, stage: str) -> CfgNode:
@@ -72,7 +71,7 @@ def stage_record(cfg: CfgNode, stage: str) -> Optional[Dict]:
 def _supplied_checkpoint(cfg: CfgNode, stage: str) -> str:
     """A user-supplied checkpoint that replaces ``stage`` (directly or downstream)."""
     for later, feeds in _FEEDS.items():
-        if stage in feeds and stage != later and cfg.RGBPOSE.RECIPE[_SUPPLIED[later]]:
+        if stage in feeds and cfg.RGBPOSE.RECIPE[_SUPPLIED[later]]:
             return f"(not needed: {later} weights supplied)"
     key = _SUPPLIED.get(stage)
     return cfg.RGBPOSE.RECIPE[key] if key else ""

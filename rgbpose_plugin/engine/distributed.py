@@ -78,15 +78,19 @@ def _init_process_group(cfg, rank: int, world_size: int, local_rank: int, init_m
     dist.init_process_group(backend=backend, init_method=init_method, rank=rank, world_size=world_size)
 
 
-def _worker(local_rank: int, fn: Callable, cfg, init_method: str, per_shard: int) -> None:
-    world_size = per_shard * cfg.NUM_SHARDS
-    rank = cfg.SHARD_ID * per_shard + local_rank
-    _init_process_group(cfg, rank, world_size, local_rank, init_method)
+def _run_then_leave_group(fn: Callable, cfg) -> None:
     try:
         fn(cfg)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _worker(local_rank: int, fn: Callable, cfg, init_method: str, per_shard: int) -> None:
+    world_size = per_shard * cfg.NUM_SHARDS
+    rank = cfg.SHARD_ID * per_shard + local_rank
+    _init_process_group(cfg, rank, world_size, local_rank, init_method)
+    _run_then_leave_group(fn, cfg)
 
 
 def launch(cfg, fn: Callable, init_method: str = "") -> None:
@@ -100,11 +104,7 @@ def launch(cfg, fn: Callable, init_method: str = "") -> None:
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         local = int(os.environ.get("LOCAL_RANK", 0))
         _init_process_group(cfg, rank, world, local, "env://")
-        try:
-            fn(cfg)
-        finally:
-            if dist.is_initialized():
-                dist.destroy_process_group()
+        _run_then_leave_group(fn, cfg)
         return
     per_shard = processes_per_shard(cfg)
     if per_shard * cfg.NUM_SHARDS == 1:

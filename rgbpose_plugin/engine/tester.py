@@ -12,7 +12,6 @@ import json
 import os
 from typing import Dict
 
-import numpy as np
 from iopath.common.file_io import g_pathmgr
 
 from ..models import build_model
@@ -52,16 +51,18 @@ def test(cfg) -> Dict:
         save_results(out["results"], scores)
         with g_pathmgr.open(os.path.join(cfg.OUTPUT_DIR, "test_metrics.json"), "w") as f:
             json.dump(out, f, indent=2)
-        best = list(metrics)[-1] if len(metrics) == 1 else "1:1"
+        best = "1:1" if "1:1" in metrics else next(iter(metrics))  # the fused score, else the stream
         main_scores = scores.fused({"rgb": 1.0, "pose": 1.0}) if best == "1:1" else scores.scores[best]
         matrix = confusion_matrix(main_scores, scores.labels, cfg.MODEL.NUM_CLASSES)
         plot_confusion_matrix(matrix, os.path.join(cfg.OUTPUT_DIR, "confusion.png"),
-                              class_names=_class_names(dataset),
+                              class_names=_class_names(cfg),
                               title=f"{cfg.MODEL.MODEL_NAME} ({best}), top-1 {metrics[best]['top1']:.1f}%")
         log.info(format_metrics_table(metrics, f"test, {cfg.TEST.NUM_ENSEMBLE_VIEWS} views"))
     return out
 
 
-def _class_names(dataset) -> list:
-    names = getattr(dataset, "class_names", None)
-    return list(names) if names is not None and len(np.atleast_1d(names)) else []
+def _class_names(cfg) -> list:
+    """Names from a label file beside DATA.ANN_FILE (as demo_net finds them), else indices."""
+    from ..inference.class_names import resolve_class_names  # lazy: inference imports the engine
+
+    return resolve_class_names(None, cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))[0]

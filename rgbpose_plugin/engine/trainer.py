@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..models import build_model, model_streams
 from .checkpoint import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
-from .distributed import get_info, is_main
+from .distributed import all_gather_objects, barrier, get_info, is_main
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
 from .loader import build_dataset, build_loader
 from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
@@ -168,10 +168,7 @@ class _Trainer:
 
     def save(self) -> str:
         """Every process contributes its RNG state; the main process writes the file."""
-        rng = [capture_rng_state()]
-        if self.info.world_size > 1:
-            rng = [None] * self.info.world_size
-            dist.all_gather_object(rng, capture_rng_state())
+        rng = all_gather_objects(capture_rng_state())
         path = checkpoint_path(self.cfg.OUTPUT_DIR, self.epoch, self.iter_in_epoch)
         if is_main():
             save_checkpoint(path, {
@@ -182,8 +179,7 @@ class _Trainer:
                 "rng_state": rng, "cfg": self.cfg.dump(), "model_name": self.cfg.MODEL.MODEL_NAME,
             })
             self.log.info(f"saved {path}")
-        if self.info.world_size > 1:
-            dist.barrier()
+        barrier()
         return path
 
     # --- one epoch -----------------------------------------------------------------------
