@@ -35,6 +35,8 @@ demo: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	# Layers point one way: the contracts in pyproject.toml.
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest -q

@@ -9,7 +9,7 @@ training item, a validation item, a 10-clip test item and of the heatmaps alone
     python benchmarks/bench_data.py [--repeats 30] [--threads 2] [--decode-threads 0]
 
 Targets: heatmaps <= 1 ms, training item <= 65 ms, 10-clip test item <= 0.25 s
-(mmaction2 1.2.0 on the same clip: 18.5 ms, 133 ms, 1.15 s; DESIGN.md section 6).
+(mmaction2 1.2.0 on the same clip: 18.5 ms, 133 ms, 1.15 s; docs/design.md section 6).
 """
 
 from __future__ import annotations

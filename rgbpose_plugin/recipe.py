@@ -1,199 +1,216 @@
-"""The staged recipe of RGBPoseConv3D as a small stage graph::
+"""Run the staged recipe of RGBPoseConv3D (the stages: :mod:`rgbpose_plugin.stage_graph`).
 
-    rgb_only ──┐
-               ├──> merge ──> rgbpose ──> test
-    pose_only ─┘
-
-Each stage runs with the base config plus its ``RGBPOSE.RECIPE.<STAGE>_OPTS`` in its own
-folder ``OUTPUT_DIR/<stage>`` and, when finished, writes ``DONE.json`` there (its
-checkpoint and metrics). A run executes every stage that is not done yet, in order; a
-stage whose weights are supplied (``RGBPOSE.RECIPE.*_CHECKPOINT``, e.g. released weights
-converted with tools/convert_checkpoint.py) is skipped, and so are the stages feeding it.
-Stage 1 models are also tested, so the summary can show their late fusion beside the
-fused model: the paper's table.
+Each stage runs with its own config (:func:`rgbpose_plugin.config.stage_cfg`) in its own
+folder ``OUTPUT_DIR/<stage>`` and, when finished, writes ``DONE.json`` there: its
+checkpoint, metrics and the config it ran with. A run executes every stage that is not
+done yet, in graph order. A finished stage whose recorded config differs from this run's
+stops the run, naming the keys, unless ``RGBPOSE.RECIPE.ON_CONFIG_CHANGE`` is ``reuse``
+or ``redo`` (``--reuse`` / ``--redo`` on the command line); a redone stage makes the
+stages after it run again too. A stage whose weights are supplied
+(``RGBPOSE.RECIPE.<STAGE>_CHECKPOINT``, e.g. released weights converted with
+tools/convert_checkpoint.py) is skipped, and so are the stages that only feed it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Set, Tuple
 
 from fvcore.common.config import CfgNode
 from iopath.common.file_io import g_pathmgr
 
-from .config import merge_opts
+from .config import stage_cfg
+from .config.stages import config_changes
 from .engine.distributed import barrier, is_main
 from .engine.evaluation import align, load_results, score_metrics
 from .engine.logs import setup_logging
 from .engine.tester import test
 from .engine.trainer import train
+from .errors import ConfigError
+from .fileio import atomic_write_text
+from .model_kinds import model_kind
+from .scores import STREAMS, fuse
+from .stage_graph import STAGE_NAMES, STAGES, Stage, downstream, stage
+from .weights import merge_checkpoint_files
 
-__all__ = ["STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_pending", "stage_record",
-           "summary_table"]
-
-STAGES = ("rgb_only", "pose_only", "merge", "rgbpose", "test")
-_OPTS = {"rgb_only": "RGB_ONLY_OPTS", "pose_only": "POSE_ONLY_OPTS", "rgbpose": "RGBPOSE_OPTS",
-         "test": "RGBPOSE_OPTS"}
-_SUPPLIED = {"rgb_only": "RGB_ONLY_CHECKPOINT", "pose_only": "POSE_ONLY_CHECKPOINT",
-             "merge": "MERGED_CHECKPOINT", "rgbpose": "RGBPOSE_CHECKPOINT"}
-# A supplied checkpoint also makes these earlier stages unnecessary.
-_FEEDS = {"merge": ("rgb_only", "pose_only"), "rgbpose": ("rgb_only", "pose_only", "merge")}
+__all__ = ["StageConfigChanged", "done_path", "run", "run_recipe", "run_stage", "stage_pending",
+           "stage_record", "summarize", "summary_table"]
 
 
-def stage_cfg(cfg: CfgNode, stage: str) -> CfgNode:
-    """The config one stage runs with: base + its OPTS, in ``OUTPUT_DIR/<stage>``."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    out = cfg.clone()
-    out.defrost()
-    if stage in _OPTS:
-        merge_opts(out, out.RGBPOSE.RECIPE[_OPTS[stage]], f"RGBPOSE.RECIPE.{_OPTS[stage]}")
-    if stage == "test":
-        merge_opts(out, out.RGBPOSE.RECIPE.TEST_OPTS, "RGBPOSE.RECIPE.TEST_OPTS")
-    out.OUTPUT_DIR = os.path.join(cfg.OUTPUT_DIR, stage)
-    return out
+class StageConfigChanged(ConfigError):
+    """A finished stage's recorded config differs from this run's."""
 
 
-def _done_path(cfg: CfgNode, stage: str) -> str:
-    return os.path.join(cfg.OUTPUT_DIR, stage, "DONE.json")
+def done_path(cfg: CfgNode, name: str) -> str:
+    return os.path.join(cfg.OUTPUT_DIR, name, "DONE.json")
 
 
-def stage_record(cfg: CfgNode, stage: str) -> Optional[Dict]:
-    """What a finished stage left (checkpoint, metrics), or None if it has not finished."""
-    path = _done_path(cfg, stage)
+def stage_record(cfg: CfgNode, name: str) -> Optional[Dict]:
+    """What a finished stage left (checkpoint, metrics, config), or None."""
+    path = done_path(cfg, name)
     if not g_pathmgr.exists(path):
         return None
     with g_pathmgr.open(path, "r") as f:
         return json.load(f)
 
 
-def _supplied_checkpoint(cfg: CfgNode, stage: str) -> str:
-    """A user-supplied checkpoint that replaces ``stage`` (directly or downstream)."""
-    for later, feeds in _FEEDS.items():
-        if stage in feeds and cfg.RGBPOSE.RECIPE[_SUPPLIED[later]]:
+def _supplied(cfg: CfgNode, name: str) -> str:
+    """Weights that replace stage ``name``, directly or by replacing a stage it feeds."""
+    for later in downstream(name):
+        key = stage(later).supplied_key
+        if key and cfg.RGBPOSE.RECIPE[key]:
             return f"(not needed: {later} weights supplied)"
-    key = _SUPPLIED.get(stage)
+    key = stage(name).supplied_key
     return cfg.RGBPOSE.RECIPE[key] if key else ""
 
 
-def _checkpoint_of(cfg: CfgNode, stage: str) -> str:
-    supplied = cfg.RGBPOSE.RECIPE[_SUPPLIED[stage]]
-    if supplied:
-        return supplied
-    record = stage_record(cfg, stage)
+def _checkpoint_of(cfg: CfgNode, name: str) -> str:
+    key = stage(name).supplied_key
+    if cfg.RGBPOSE.RECIPE[key]:
+        return cfg.RGBPOSE.RECIPE[key]
+    record = stage_record(cfg, name)
     if record is None:
-        raise RuntimeError(f"stage {stage!r} has not finished (no {_done_path(cfg, stage)}) and "
-                           f"RGBPOSE.RECIPE.{_SUPPLIED[stage]} is empty")
+        raise ConfigError(f"stage {name!r} has not finished (no {done_path(cfg, name)}) and "
+                          f"RGBPOSE.RECIPE.{key} is empty")
     return record["checkpoint"]
 
 
-def _write_record(cfg: CfgNode, stage: str, record: Dict) -> None:
+def _write_record(cfg: CfgNode, name: str, record: Dict) -> None:
     if is_main():
-        g_pathmgr.mkdirs(os.path.dirname(_done_path(cfg, stage)))
-        with g_pathmgr.open(_done_path(cfg, stage), "w") as f:
-            json.dump(record, f, indent=2)
+        atomic_write_text(done_path(cfg, name), json.dumps(record, indent=2))
     barrier()
 
 
-def _train_and_test(scfg: CfgNode) -> Dict:
+# --- what each action does ---------------------------------------------------------------
+def _train(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
+    if st.needs and not scfg.TRAIN.CHECKPOINT_FILE_PATH:
+        scfg.TRAIN.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, st.needs[0])
     record = dict(train(scfg))
-    if scfg.TEST.ENABLE:
+    if st.tested and scfg.TEST.ENABLE:
         tcfg = scfg.clone()
-        tcfg.defrost()
         tcfg.TEST.CHECKPOINT_FILE_PATH = record["checkpoint"]
         record["test"] = test(tcfg)
     return record
 
 
-def _merge(cfg: CfgNode, scfg: CfgNode) -> Dict:
-    from .weights import merge_checkpoint_files
-
+def _merge(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
+    sources = {model_kind(stage(n).model).key: _checkpoint_of(cfg, n) for n in st.needs}
     dst = os.path.join(scfg.OUTPUT_DIR, "rgbpose_init.pyth")
-    rgb, pose = _checkpoint_of(cfg, "rgb_only"), _checkpoint_of(cfg, "pose_only")
     if is_main():
-        merge_checkpoint_files(stage_cfg(cfg, "rgbpose"), rgb, pose, dst)
+        merge_checkpoint_files(scfg, sources["rgb"], sources["pose"], dst)
     barrier()
-    return {"checkpoint": dst, "sources": [rgb, pose]}
+    return {"checkpoint": dst, "sources": [sources["rgb"], sources["pose"]]}
 
 
-def _finetune(cfg: CfgNode, scfg: CfgNode) -> Dict:
-    if not scfg.TRAIN.CHECKPOINT_FILE_PATH:
-        scfg.TRAIN.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, "merge")
-    return dict(train(scfg))  # the multi-view test is its own stage
-
-
-def _test(cfg: CfgNode, scfg: CfgNode) -> Dict:
+def _test(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
     if not scfg.TEST.CHECKPOINT_FILE_PATH:
-        scfg.TEST.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, "rgbpose")
+        scfg.TEST.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, st.needs[0])
     return {"checkpoint": scfg.TEST.CHECKPOINT_FILE_PATH, "test": test(scfg)}
 
 
-_RUNNERS: Dict[str, Callable[[CfgNode, CfgNode], Dict]] = {
-    "rgb_only": lambda cfg, scfg: _train_and_test(scfg),
-    "pose_only": lambda cfg, scfg: _train_and_test(scfg),
-    "merge": _merge,
-    "rgbpose": _finetune,
-    "test": _test,
-}
+_ACTIONS: Dict[str, Callable[[CfgNode, Stage, CfgNode], Dict]] = {
+    "train": _train, "merge": _merge, "test": _test}
 
 
-def stage_pending(cfg: CfgNode, stage: str) -> bool:
-    """True if ``stage`` still has work: not done and not replaced by supplied weights."""
-    return not _supplied_checkpoint(cfg, stage) and stage_record(cfg, stage) is None
+# --- running stages ------------------------------------------------------------------------
+def stage_pending(cfg: CfgNode, name: str) -> bool:
+    """True if ``name`` still has work: not done and not replaced by supplied weights."""
+    return not _supplied(cfg, name) and stage_record(cfg, name) is None
 
 
-def run_stage(cfg: CfgNode, stage: str, force: bool = False) -> Dict:
-    """Run one stage unless it is done or replaced by supplied weights."""
+def _keep_record(cfg: CfgNode, name: str, scfg: CfgNode, record: Dict) -> bool:
+    """Whether a finished stage's results serve this run (ON_CONFIG_CHANGE decides)."""
+    only = stage(name).result_keys
+    changes = config_changes(record["config"], scfg, only) if "config" in record else []
+    if not changes:
+        return True
+    policy = cfg.RGBPOSE.RECIPE.ON_CONFIG_CHANGE
+    listed = "; ".join(changes[:8]) + (f"; and {len(changes) - 8} more" if len(changes) > 8 else "")
     log = setup_logging(cfg.OUTPUT_DIR)
-    supplied = _supplied_checkpoint(cfg, stage)
+    if policy == "reuse":
+        log.warning(f"stage {name}: reusing its results although its config changed: {listed}")
+        return True
+    if policy == "redo":
+        log.info(f"stage {name}: running again, its config changed: {listed}")
+        return False
+    raise StageConfigChanged(
+        f"stage {name} finished ({done_path(cfg, name)}) with another config: {listed}. "
+        f"Run with --reuse to keep its results or --redo to run it (and the stages after "
+        f"it) again (RGBPOSE.RECIPE.ON_CONFIG_CHANGE)")
+
+
+def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
+    """``(record, ran)`` for stage ``name``."""
+    log = setup_logging(cfg.OUTPUT_DIR)
+    supplied = _supplied(cfg, name)
     if supplied:
-        log.info(f"stage {stage}: skipped, weights supplied {supplied}")
-        return {"checkpoint": supplied, "skipped": True}
-    record = stage_record(cfg, stage)
-    if record is not None and not force:
-        log.info(f"stage {stage}: already done ({_done_path(cfg, stage)})")
-        return record
-    log.info(f"===== stage {stage} =====")
-    record = _RUNNERS[stage](cfg, stage_cfg(cfg, stage))
-    _write_record(cfg, stage, record)
-    return record
+        log.info(f"stage {name}: skipped, weights supplied {supplied}")
+        return {"checkpoint": supplied, "skipped": True}, False
+    scfg = stage_cfg(cfg, name)
+    record = stage_record(cfg, name)
+    if record is not None and not force and _keep_record(cfg, name, scfg, record):
+        log.info(f"stage {name}: already done ({done_path(cfg, name)})")
+        return record, False
+    log.info(f"===== stage {name} =====")
+    st = stage(name)
+    record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
+    _write_record(cfg, name, record)
+    return record, True
+
+
+def run_stage(cfg: CfgNode, name: str, force: bool = False) -> Dict:
+    """Run one stage unless it is done (with this config) or its weights are supplied."""
+    return _run_stage(cfg, name, force)[0]
 
 
 def run_recipe(cfg: CfgNode, stages: Optional[Sequence[str]] = None) -> Dict:
-    """Run the configured stages in order; returns the summary (also in summary.json)."""
+    """Run the configured stages in graph order; returns the summary (also summary.json)."""
     wanted = list(stages or cfg.RGBPOSE.RECIPE.STAGES)
-    for stage in wanted:
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    for stage in STAGES:  # always in graph order
-        if stage in wanted:
-            run_stage(cfg, stage)
+    for name in wanted:
+        stage(name)  # an unknown name fails before anything runs
+    ran: Set[str] = set()
+    for st in STAGES:
+        if st.name in wanted:
+            rerun = any(n in ran for n in st.needs)  # its inputs were just remade
+            if _run_stage(cfg, st.name, force=rerun)[1]:
+                ran.add(st.name)
     summary = summarize(cfg)
     if is_main():
-        with g_pathmgr.open(os.path.join(cfg.OUTPUT_DIR, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
         table = summary_table(summary)
-        with g_pathmgr.open(os.path.join(cfg.OUTPUT_DIR, "summary.md"), "w") as f:
-            f.write(table + "\n")
+        atomic_write_text(os.path.join(cfg.OUTPUT_DIR, "summary.json"), json.dumps(summary, indent=2))
+        atomic_write_text(os.path.join(cfg.OUTPUT_DIR, "summary.md"), table + "\n")
         setup_logging(cfg.OUTPUT_DIR).info("\n" + table)
     return summary
 
 
+# --- the paper's table -----------------------------------------------------------------------
+def _late_fusion(tested: Dict[str, Dict]) -> Optional[Dict]:
+    """1:1 fusion of the tested single-stream models (one per stream), if there are both."""
+    singles = {model_kind(stage(n).model).streams[0]: r for n, r in tested.items()
+               if len(model_kind(stage(n).model).streams) == 1}
+    if set(STREAMS) - set(singles):
+        return None
+    names = [f"{s} results" for s in STREAMS]
+    results = [load_results(singles[s]["results"]) for s in STREAMS]
+    _, labels, scores = align(results, names)
+    return score_metrics(fuse({s: sc[s] for s, sc in zip(STREAMS, scores)},
+                              dict.fromkeys(STREAMS, 1.0)), labels)
+
+
 def summarize(cfg: CfgNode) -> Dict:
     """Top-1/top-5 of every tested model, plus the late fusion of the stage-1 models."""
+    tested = {n: r["test"] for n in STAGE_NAMES if (r := stage_record(cfg, n)) and "test" in r}
     rows: Dict[str, Dict] = {}
-    tested = {s: r["test"] for s in STAGES if (r := stage_record(cfg, s)) and "test" in r}
-    for stage in ("rgb_only", "pose_only"):
-        if stage in tested:
-            rows[stage.replace("_", "-")] = next(iter(tested[stage]["metrics"].values()))
-    if "rgb_only" in tested and "pose_only" in tested:
-        a, b = load_results(tested["rgb_only"]["results"]), load_results(tested["pose_only"]["results"])
-        _, labels, (sa, sb) = align([a, b], ["rgb_only", "pose_only"])
-        rows["late fusion 1:1"] = score_metrics(sa["rgb"] + sb["pose"], labels)
-    final = tested.get("test") or tested.get("rgbpose")
-    if final:
-        for name, metrics in final["metrics"].items():
+    for name, result in tested.items():
+        if len(model_kind(stage(name).model).streams) == 1:
+            rows[name.replace("_", "-")] = next(iter(result["metrics"].values()))
+    late = _late_fusion(tested)
+    if late:
+        rows["late fusion 1:1"] = late
+    fused = [n for n in tested if len(model_kind(stage(n).model).streams) > 1]
+    if fused:  # the last stage that tested the fused model
+        for name, metrics in tested[fused[-1]]["metrics"].items():
             rows[f"RGBPoseConv3D {name}"] = metrics
     return {"rows": rows}
 
@@ -204,6 +221,7 @@ def summary_table(summary: Dict) -> str:
     return "\n".join(lines)
 
 
-def run(cfg: CfgNode, stage: str = "") -> Dict:
+def run(cfg: CfgNode, stage_name: str = "") -> Dict:
     """Entry point of tools/run_net.py in every process: one stage, or the recipe."""
-    return run_recipe(cfg, [stage] if stage else None)
+    return run_recipe(cfg, [stage_name] if stage_name else None)
+

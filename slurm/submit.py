@@ -3,7 +3,7 @@
 
     python slurm/submit.py --cfg configs/rgbpose_ntu.yaml --nodes 1 --gpus-per-node 8 \\
         --partition gpu [--stage NAME] [--cluster-cfg slurm/cluster.yaml] [--dry-run] [--wait] \\
-        [--opts KEY VALUE ...]
+        [--reuse | --redo] [--opts KEY VALUE ...]
 
 The whole recipe is up to three jobs: rgb_only and pose_only side by side, then one
 merge+rgbpose+test job that starts only when both succeeded (afterok). Done stages get no
@@ -24,7 +24,8 @@ import sys
 from typing import Dict, List, Optional
 
 import rgbpose_plugin  # noqa: F401  (registers models and datasets)
-from rgbpose_plugin.config import load_cfg
+from rgbpose_plugin.cli import add_config_args, config_from_args
+from rgbpose_plugin.errors import UserError
 from rgbpose_plugin.launch import (
     JobReport,
     SlurmUnavailable,
@@ -35,7 +36,6 @@ from rgbpose_plugin.launch import (
     submit_plan,
     wait_for_jobs,
 )
-from rgbpose_plugin.recipe import STAGES
 
 # command-line flag -> SlurmOptions field (None: not given, so the YAML or default applies)
 _OPTION_FLAGS = {
@@ -64,17 +64,13 @@ _OPTION_FLAGS = {
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cfg", dest="cfg_file", required=True, help="config YAML")
-    parser.add_argument("--stage", default="", choices=("",) + STAGES,
-                        help="submit only this stage (default: every stage not yet done)")
     parser.add_argument("--cluster-cfg", default="", help="YAML of option defaults for this cluster")
     for flag, (dest, kind, text) in _OPTION_FLAGS.items():
         parser.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     parser.add_argument("--dry-run", action="store_true", help="print the sbatch scripts, submit nothing")
     parser.add_argument("--wait", action="store_true",
                         help="wait for the jobs; print each result or error (exit 1 if any failed)")
-    parser.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
-                        help="config overrides: KEY VALUE ... (last)")
+    add_config_args(parser, stage_help="submit only this stage (default: every stage not yet done)")
     return parser.parse_args(argv)
 
 
@@ -91,9 +87,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:  # a bad option or config stops here, before anything is queued
         cluster = load_cluster_yaml(args.cluster_cfg) if args.cluster_cfg else {}
         opts = resolve_options(_cli_options(args), cluster)
-        cfg = prepare_cfg(load_cfg(args.cfg_file, args.opts), opts)
+        cfg = prepare_cfg(config_from_args(args), opts)
         plan = plan_jobs(cfg, args.stage)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, UserError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not plan:

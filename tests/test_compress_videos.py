@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from rgbpose_plugin.data.compress import (
-    PART_SUFFIX,
     compress_videos,
     find_jobs,
     output_size,
     summarize,
 )
+from rgbpose_plugin.fileio import PART_SUFFIX
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "compress_videos.py"
 

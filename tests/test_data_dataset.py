@@ -19,6 +19,7 @@ from rgbpose_plugin.data import (
     RGBPoseDataset,
     SampleError,
     collate,
+    draw_heatmaps,
     to_device,
 )
 from rgbpose_plugin.registry import DATASET_REGISTRY
@@ -136,7 +137,7 @@ def test_heatmaps_on_device_equal_heatmaps_in_items(data_dir):
         ship = dataset(data_dir, split, "train", heatmaps_on_device=True)
         items = [ship[0], ship[1]]  # 2 persons and 1 person: padded in collate
         assert len(items[0]["inputs"]) == 1 and "pose_keypoint" in items[0]
-        batch = to_device(collate(items), "cpu")
+        batch = draw_heatmaps(to_device(collate(items), "cpu"))
         want = collate([plain[0], plain[1]])
         assert torch.equal(batch["inputs"][0], want["inputs"][0])
         assert torch.equal(batch["inputs"][1], want["inputs"][1])
@@ -162,7 +163,7 @@ def test_bad_video_raise_and_skip(data_dir, caplog):
         item = lenient[2]
     assert item["meta"]["frame_dir"] == "vid0"  # the next video (wrapping) stands in
     assert len(item["meta"]["skipped"]) == 1 and "missing.mp4" in item["meta"]["skipped"][0]
-    assert lenient.num_skipped == 1 and "missing.mp4" in caplog.text
+    assert "missing.mp4" in caplog.text  # counted per item in meta["skipped"] (above)
     batch = collate([lenient[1], lenient[2]])
     assert batch["num_skipped"] == 1
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rgbpose_plugin.data.heatmaps import HeatmapSpec, heatmap_size, pose_heatmaps
-from rgbpose_plugin.data.layout import KeypointLayout
+from rgbpose_plugin.keypoints import KeypointLayout
 
 LIMBS = KeypointLayout().limbs
 

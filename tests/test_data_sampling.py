@@ -45,13 +45,13 @@ def test_seeded_test_draws_equal_reference(num_frames, clip_len, num_clips):
 def test_test_draws_leave_global_rng_alone_and_restart_per_modality():
     np.random.seed(1234)
     before = np.random.get_state()[1].copy()
-    draws = sample_modalities(100, {"RGB": 8, "Pose": 32}, 10, test_mode=True)
+    draws = sample_modalities(100, {"rgb": 8, "pose": 32}, 10, test_mode=True)
     np.testing.assert_array_equal(np.random.get_state()[1], before)
     # Each modality restarts from the seed, as the reference re-seeds per modality.
-    np.testing.assert_array_equal(draws["RGB"], sample_clips(100, 8, 10, test_mode=True))
-    np.testing.assert_array_equal(draws["Pose"], sample_clips(100, 32, 10, test_mode=True))
+    np.testing.assert_array_equal(draws["rgb"], sample_clips(100, 8, 10, test_mode=True))
+    np.testing.assert_array_equal(draws["pose"], sample_clips(100, 32, 10, test_mode=True))
     # Val is the reference's 1-clip draw, i.e. the first clip of the test draw.
-    np.testing.assert_array_equal(sample_clips(100, 8, 1, test_mode=True)[0], draws["RGB"][0])
+    np.testing.assert_array_equal(sample_clips(100, 8, 1, test_mode=True)[0], draws["rgb"][0])
 
 
 @pytest.mark.parametrize("num_frames", [3, 8, 12, 16, 17, 100, 1000])

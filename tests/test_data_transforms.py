@@ -8,19 +8,19 @@ import torch
 from data_fixtures import skeleton_track
 
 import rgbpose_plugin.data.transforms as transforms_module
-from rgbpose_plugin.data.layout import KeypointLayout
 from rgbpose_plugin.data.transforms import (
     Compact,
     Compose,
     Flip,
-    Normalize,
     RandomResizedCrop,
     Resize,
     compact_box,
     frames,
     geometry,
+    normalize_frames,
     random_resized_box,
 )
+from rgbpose_plugin.keypoints import KeypointLayout
 
 LAYOUT = KeypointLayout()
 
@@ -179,7 +179,7 @@ def test_random_resized_box_ranges_and_fallback():
 def test_normalize_values_and_layout():
     imgs = torch.randint(0, 256, (4, 3, 5, 6), dtype=torch.uint8)
     mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
-    out = Normalize(mean, std)({"imgs": imgs})["imgs"]
+    out = normalize_frames(imgs.permute(1, 0, 2, 3), torch.tensor(mean), torch.tensor(std))
     assert out.shape == (3, 4, 5, 6) and out.dtype == torch.float32
     want = (imgs.permute(1, 0, 2, 3).float() - torch.tensor(mean).view(3, 1, 1, 1)) \
         / torch.tensor(std).view(3, 1, 1, 1)

@@ -21,13 +21,13 @@ import torch
 from PIL import Image
 from trainer_fixtures import ROOT, TINY_CLASSES, make_tiny_dataset, tiny_cfg
 
+from rgbpose_plugin.config import stage_cfg
 from rgbpose_plugin.data import RGBPoseDataset
-from rgbpose_plugin.engine.checkpoint import CheckpointError
 from rgbpose_plugin.engine.tester import test as run_test
 from rgbpose_plugin.engine.trainer import train
 from rgbpose_plugin.inference import InferenceError, build_test_item, load_model, run_demo
 from rgbpose_plugin.inference.cli import main
-from rgbpose_plugin.recipe import stage_cfg
+from rgbpose_plugin.weights.checkpoints import CheckpointError
 
 TOP_LINE = re.compile(r"^\s+(\d)\. (.+?)\s+(\d+\.\d+)%$")
 

@@ -10,13 +10,6 @@ import pytest
 import torch
 
 from rgbpose_plugin.config import get_cfg
-from rgbpose_plugin.engine.checkpoint import (
-    checkpoint_path,
-    last_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    save_checkpoint,
-)
 from rgbpose_plugin.engine.evaluation import (
     ScoreCollector,
     align,
@@ -30,6 +23,13 @@ from rgbpose_plugin.engine.evaluation import (
 from rgbpose_plugin.engine.loader import EvalSampler, TrainSampler
 from rgbpose_plugin.engine.optim import build_optimizer, lr_at_epoch
 from rgbpose_plugin.engine.rng import capture_rng_state, restore_rng_state
+from rgbpose_plugin.weights.checkpoints import (
+    checkpoint_path,
+    last_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def test_metrics_against_hand_computed_values():
@@ -134,19 +134,19 @@ def test_kill_during_save_keeps_previous_checkpoint(tmp_path, where):
     script = textwrap.dedent(f"""
         import os, signal, torch
         from iopath.common.file_io import g_pathmgr
-        from rgbpose_plugin.engine import checkpoint as c
+        import pathlib
+        from rgbpose_plugin.fileio import atomic
+        from rgbpose_plugin.weights import checkpoints as c
         def die(*a, **k):
             os.kill(os.getpid(), signal.SIGKILL)
         if {where!r} == "before_rename":
-            c.os.replace = die
+            atomic.os.replace = die
         else:
-            real_open = g_pathmgr.open
-            class Half:
-                def __init__(self, f): self.f = f
-                def __enter__(self): return self
-                def __exit__(self, *a): self.f.close()
-                def write(self, b): self.f.write(b[: len(b) // 2]); self.f.flush(); die()
-            g_pathmgr.open = lambda p, m="r", **k: Half(real_open(p, m)) if "w" in m else real_open(p, m)
+            real_write = pathlib.Path.write_bytes
+            def half(self, data):
+                real_write(self, data[: len(data) // 2])
+                die()
+            pathlib.Path.write_bytes = half
         c.save_checkpoint({path!r}, {{"model_state": {{"w": torch.zeros(1000)}}, "epoch": 2}})
     """)
     res = subprocess.run([sys.executable, "-c", script], capture_output=True)

@@ -10,12 +10,12 @@ import av
 import numpy as np
 import pytest
 
+from rgbpose_plugin.fileio import VideoDecodeError, VideoFrames
 from rgbpose_plugin.pose import base
 from rgbpose_plugin.pose.annotate import annotate_video
 from rgbpose_plugin.pose.base import PoseBackend
 from rgbpose_plugin.pose.cli import main
 from rgbpose_plugin.pose.extract import extract_annotations, find_videos, parts_dir
-from rgbpose_plugin.pose.video import VideoDecodeError, VideoFrames
 
 OFFSETS = np.linspace(-4, 4, 34, dtype=np.float32).reshape(17, 2)
 
@@ -204,7 +204,7 @@ def test_find_videos_rules(video_dir, tmp_path):
 def test_video_errors_name_the_file(video_dir, tmp_path):
     with pytest.raises(VideoDecodeError, match="broken.mp4: cannot open as a video"):
         list(VideoFrames(video_dir / "broken.mp4"))
-    with pytest.raises(VideoDecodeError, match="nope.mp4: no such video file"):
+    with pytest.raises(VideoDecodeError, match="nope.mp4: file not found"):
         VideoFrames(tmp_path / "nope.mp4")
     assert len(list(VideoFrames(video_dir / "beta.mp4"))) == 7
 

@@ -198,10 +198,9 @@ def test_extracted_annotation_trains_and_evaluates_through_the_dataset(pose2sim_
 
     from trainer_fixtures import tiny_cfg
 
-    from rgbpose_plugin.config import merge_opts
+    from rgbpose_plugin.config import merge_opts, stage_cfg
     from rgbpose_plugin.engine.tester import test
     from rgbpose_plugin.engine.trainer import train
-    from rgbpose_plugin.recipe import stage_cfg
 
     video = pose2sim_video()
     ann = dict(pose2sim_annotation, frame_dir=video.stem, label=1)

@@ -22,7 +22,6 @@ import torch
 from trainer_fixtures import make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import load_cfg
-from rgbpose_plugin.engine.checkpoint import last_checkpoint, list_checkpoints, load_checkpoint
 from rgbpose_plugin.launch import (
     PlannedJob,
     SlurmOptions,
@@ -36,7 +35,8 @@ from rgbpose_plugin.launch import (
     wait_for_jobs,
 )
 from rgbpose_plugin.launch.job import distributed_cfg
-from rgbpose_plugin.recipe import STAGES
+from rgbpose_plugin.stage_graph import STAGE_NAMES as STAGES
+from rgbpose_plugin.weights.checkpoints import last_checkpoint, list_checkpoints, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "slurm" / "local_cluster"

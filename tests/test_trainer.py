@@ -10,11 +10,11 @@ import pytest
 import torch
 from trainer_fixtures import ROOT, make_tiny_dataset, tiny_cfg
 
-from rgbpose_plugin.config import merge_opts
+from rgbpose_plugin.config import merge_opts, stage_cfg
 from rgbpose_plugin.engine import trainer as trainer_mod
-from rgbpose_plugin.engine.checkpoint import last_checkpoint, list_checkpoints, load_checkpoint
 from rgbpose_plugin.engine.trainer import StopRequested, train
-from rgbpose_plugin.recipe import run_recipe, stage_cfg
+from rgbpose_plugin.recipe import StageConfigChanged, run_recipe
+from rgbpose_plugin.weights.checkpoints import last_checkpoint, list_checkpoints, load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,16 @@ def test_full_recipe_on_tiny_data(tiny_data, tmp_path):
     # A second run finds every stage done and only re-summarises.
     again = run_recipe(cfg)
     assert again["rows"] == rows
+    # A changed fused-stage setting: stop naming it, or redo that stage and what follows.
+    stamps = {s: (out / s / "DONE.json").stat().st_mtime_ns for s in ("rgb_only", "rgbpose", "test")}
+    changed = tiny_cfg(tiny_data, out, "RGBPOSE.RECIPE.RGBPOSE.SOLVER.BASE_LR", 0.001)
+    with pytest.raises(StageConfigChanged, match=r"stage rgbpose.*SOLVER\.BASE_LR: 0\.005 -> 0\.001"):
+        run_recipe(changed)
+    changed.RGBPOSE.RECIPE.ON_CONFIG_CHANGE = "redo"
+    run_recipe(changed)
+    after = {s: (out / s / "DONE.json").stat().st_mtime_ns for s in stamps}
+    assert after["rgb_only"] == stamps["rgb_only"]
+    assert after["rgbpose"] != stamps["rgbpose"] and after["test"] != stamps["test"]
 
 
 def _stop_after(monkeypatch, steps: int):

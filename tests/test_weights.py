@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from rgbpose_plugin import create_pose_slowonly, create_rgb_slowonly, create_rgbpose_conv3d
-from rgbpose_plugin.engine.checkpoint import load_checkpoint, save_checkpoint
 from rgbpose_plugin.weights import (
     WeightMismatchError,
     WeightNameError,
@@ -18,15 +17,16 @@ from rgbpose_plugin.weights import (
     plugin_to_mmcv,
     to_mmcv,
 )
+from rgbpose_plugin.weights.checkpoints import load_checkpoint, save_checkpoint
 from rgbpose_plugin.weights.mmcv_names import infer_mmcv_layout, infer_plugin_layout
 
+# Parameter names and shapes of mmaction2 1.2.0's RGBPoseConv3D (NTU-60), as its
+# state_dict() lists them: one "name (shape)" per line.
 ROOT = Path(__file__).resolve().parents[1]
-KEYS_FILE = ROOT.parent / "shared" / "reference" / "mmaction2_rgbpose_conv3d_keys.txt"
+KEYS_FILE = ROOT / "tests" / "data" / "mmaction2_rgbpose_conv3d_keys.txt"
 
 
 def reference_keys():
-    if not KEYS_FILE.exists():
-        pytest.skip(f"reference key list {KEYS_FILE} not present")
     out = {}
     for line in KEYS_FILE.read_text().splitlines():
         name, shape = line.split(" ", 1)

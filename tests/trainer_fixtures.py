@@ -28,18 +28,16 @@ def tiny_cfg(ann_file: Path, out_dir: Path, *extra):
         "RGBPOSE.RGB.STEM_CHANNELS", 8, "RGBPOSE.RGB.STAGE_INNER_CHANNELS", "[4, 8, 8, 16]",
         "RGBPOSE.POSE.STEM_CHANNELS", 8, "RGBPOSE.POSE.STAGE_INNER_CHANNELS", "[4, 8, 8]",
     ]
+    # The pose-only stage sees 8x8 heatmaps here (the fused model's 32 / 4); stage 1 trains
+    # one epoch.
+    pose, rgb = "RGBPOSE.RECIPE.POSE_ONLY.", "RGBPOSE.RECIPE.RGB_ONLY."
+    opts += [pose + "RGBPOSE.TRANSFORM.RESIZE_SCALE", 9, pose + "DATA.TRAIN_CROP_SIZE", 8,
+             pose + "DATA.TEST_CROP_SIZE", 8, pose + "SOLVER.MAX_EPOCH", 1,
+             rgb + "DATA.TEST_CROP_SIZE", 32, rgb + "SOLVER.MAX_EPOCH", 1]
     cfg = load_cfg(str(ROOT / "configs" / "demo" / "rgbpose_demo.yaml"), opts + list(extra))
-    pose_only = list(cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS)
-    # The pose-only stage sees 8x8 heatmaps here (the fused model's 32 / 4).
-    for key, value in (("RGBPOSE.TRANSFORM.RESIZE_SCALE", 9), ("DATA.TRAIN_CROP_SIZE", 8),
-                       ("DATA.TEST_CROP_SIZE", 8), ("SOLVER.MAX_EPOCH", 1)):
-        pose_only[pose_only.index(key) + 1] = value
-    if "DATA.REPEAT" in pose_only:  # the demo repeats the cheap pose data; tests set their own
-        at = pose_only.index("DATA.REPEAT")
-        del pose_only[at:at + 2]
-    cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS = pose_only
-    rgb_only = list(cfg.RGBPOSE.RECIPE.RGB_ONLY_OPTS)
-    for key, value in (("DATA.TEST_CROP_SIZE", 32), ("SOLVER.MAX_EPOCH", 1)):
-        rgb_only[rgb_only.index(key) + 1] = value
-    cfg.RGBPOSE.RECIPE.RGB_ONLY_OPTS = rgb_only
+    # Tests set DATA.REPEAT and TRAIN.BATCH_SIZE for every stage at once.
+    for section in (cfg.RGBPOSE.RECIPE.POSE_ONLY, cfg.RGBPOSE.RECIPE.RGB_ONLY):
+        section.DATA.pop("REPEAT", None)
+        section.TRAIN.pop("BATCH_SIZE", None)
+        section.SOLVER.pop("REFERENCE_BATCH_SIZE", None)
     return cfg

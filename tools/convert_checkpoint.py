@@ -14,13 +14,14 @@ import sys
 
 import torch
 
+from rgbpose_plugin.cli import report_errors
 from rgbpose_plugin.config import load_cfg
-from rgbpose_plugin.engine.checkpoint import (
+from rgbpose_plugin.weights import mmcv_to_plugin, plugin_to_mmcv
+from rgbpose_plugin.weights.checkpoints import (
     load_checkpoint,
     load_mmcv_checkpoint,
     save_checkpoint,
 )
-from rgbpose_plugin.weights import mmcv_to_plugin, plugin_to_mmcv
 
 
 def main(argv=None) -> int:
@@ -50,4 +51,4 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    sys.exit(main())
+    sys.exit(report_errors(main))

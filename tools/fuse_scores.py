@@ -10,8 +10,10 @@ Each file contributes one stream: its only one, or the one named with --streams
 import argparse
 import sys
 
+from rgbpose_plugin.cli import report_errors
 from rgbpose_plugin.engine.evaluation import align, load_results, score_metrics
 from rgbpose_plugin.engine.logs import format_metrics_table
+from rgbpose_plugin.scores import fuse, fusion_name
 
 
 def main(argv=None) -> int:
@@ -26,7 +28,7 @@ def main(argv=None) -> int:
         parser.error("give one --weights value (and one --streams name) per results file")
     files = [load_results(p) for p in args.results]
     order, labels, scores = align(files, args.results)
-    rows, fused = {}, 0
+    rows, chosen = {}, {}
     for i, (path, s) in enumerate(zip(args.results, scores)):
         stream = args.streams[i] if args.streams else None
         if stream is None and len(s) != 1:
@@ -35,12 +37,13 @@ def main(argv=None) -> int:
         if stream not in s:
             parser.error(f"{path} has no stream {stream!r} (it has {sorted(s)})")
         rows[f"[{i}] {stream}"] = score_metrics(s[stream], labels)
-        fused = fused + weights[i] * s[stream]
-    rows["fused " + ":".join(f"{w:g}" for w in weights)] = score_metrics(fused, labels)
+        chosen[f"[{i}] {stream}"] = s[stream]
+    fused = fuse(chosen, dict(zip(chosen, weights)))
+    rows["fused " + fusion_name(weights)] = score_metrics(fused, labels)
     print(f"{len(order)} videos in common")
     print(format_metrics_table(rows))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

@@ -12,6 +12,7 @@ one by default); see rgbpose_plugin/weights/merge.py for the rules.
 import argparse
 import sys
 
+from rgbpose_plugin.cli import report_errors
 from rgbpose_plugin.config import load_cfg
 from rgbpose_plugin.weights import merge_checkpoint_files
 
@@ -34,4 +35,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

@@ -10,7 +10,7 @@ Two entry points:
   keep the host's value.
 
 Defaults describe the published NTU-60 RGBPoseConv3D model and its data pipeline
-(DESIGN.md sections 1-3); the staged recipe's per-stage overrides live in
+(docs/design.md sections 1-3); the staged recipe's per-stage sections live in
 ``RGBPOSE.RECIPE`` and the YAML files under ``configs/``.
 """
 
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from fvcore.common.config import CfgNode
 
-# Joint indices of COCO-17 and its left/right pairs; used for flipping and limbs.
-COCO17_LEFT = [1, 3, 5, 7, 9, 11, 13, 15]
-COCO17_RIGHT = [2, 4, 6, 8, 10, 12, 14, 16]
-COCO17_LIMBS = [
-    [0, 1], [0, 2], [1, 3], [2, 4], [0, 5], [5, 7], [7, 9], [0, 6], [6, 8],
-    [8, 10], [5, 11], [11, 13], [13, 15], [6, 12], [12, 14], [14, 16], [11, 12],
-]
+from ..keypoints import KeypointLayout
+from ..stage_graph import SECTIONS, STAGE_NAMES, STAGES
+
+# The seed of the reference's test-clip draws (mmaction2 / pyskl): the clips of the
+# val/test splits are theirs to the frame.
+REFERENCE_TEST_SEED = 255
 
 
 def _host_defaults() -> CfgNode:
@@ -132,7 +131,7 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     _set_missing(cfg.DATA, "VAL_SPLIT", "xsub_val")
     _set_missing(cfg.DATA, "TEST_SPLIT", "xsub_val")
     _set_missing(cfg.DATA, "POSE_NUM_FRAMES", 32)  # Pose frames per clip (4x RGB).
-    _set_missing(cfg.DATA, "TEST_SEED", 255)  # Seed of the reference's test-clip draws.
+    _set_missing(cfg.DATA, "TEST_SEED", REFERENCE_TEST_SEED)
     _set_missing(cfg.DATA, "REPEAT", 1)  # Dataset repeats per epoch (training split).
     # What a bad sample does: "raise" (stop, naming the sample) or "skip" (log, count,
     # and use another sample).
@@ -152,12 +151,13 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
 
     # Data layout: which joints exist, how they flip, which limbs connect them.
     _R.KEYPOINTS = CfgNode()
-    _R.KEYPOINTS.NUM = 17
-    _R.KEYPOINTS.FLIP_LEFT = list(COCO17_LEFT)
-    _R.KEYPOINTS.FLIP_RIGHT = list(COCO17_RIGHT)
-    _R.KEYPOINTS.LIMBS = [list(limb) for limb in COCO17_LIMBS]
+    coco17 = KeypointLayout()
+    _R.KEYPOINTS.NUM = coco17.num_joints
+    _R.KEYPOINTS.FLIP_LEFT = list(coco17.flip_left)
+    _R.KEYPOINTS.FLIP_RIGHT = list(coco17.flip_right)
+    _R.KEYPOINTS.LIMBS = [list(limb) for limb in coco17.limbs]
 
-    # Pseudo-heatmaps (DESIGN.md section 3, step 5).
+    # Pseudo-heatmaps (docs/design.md section 3, step 5).
     _R.HEATMAP = CfgNode()
     _R.HEATMAP.SIGMA = 0.7
     _R.HEATMAP.WITH_KP = True
@@ -166,7 +166,7 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     _R.HEATMAP.SCORE_EPS = 1e-4  # Joints with a lower score are not drawn.
     _R.HEATMAP.ON_GPU = False  # Ship keypoints; draw heatmaps on the trainer's device.
 
-    # Frame geometry around the people (DESIGN.md section 3, steps 3-4).
+    # Frame geometry around the people (docs/design.md section 3, steps 3-4).
     _R.TRANSFORM = CfgNode()
     _R.TRANSFORM.COMPACT_PADDING = 0.25
     _R.TRANSFORM.COMPACT_THRESHOLD = 10
@@ -174,7 +174,7 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     _R.TRANSFORM.CROP_AREA = [0.56, 1.0]
     _R.TRANSFORM.CROP_ASPECT = [0.75, 1.3333333333333333]
 
-    # Architecture (DESIGN.md section 1). Widths and depths are config so that tiny
+    # Architecture (docs/design.md section 1). Widths and depths are config so that tiny
     # models for tests and the demo run through the same builders.
     _R.RGB = _pathway(3, 64, 2, 2, [3, 4, 6, 3], [64, 128, 256, 512], [1, 2, 2, 2],
                       [0, 0, 1, 1])
@@ -188,18 +188,24 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     _R.HEAD = CfgNode()
     _R.HEAD.LOSS_WEIGHTS = [1.0, 1.0]  # CE(rgb), CE(pose).
 
-    # The staged recipe: each stage is the base config plus its OPTS (KEY VALUE list).
+    # The staged recipe (rgbpose_plugin/stage_graph.py). A stage runs with the base config
+    # plus its sections here (RGB_ONLY: {SOLVER: {BASE_LR: 0.15}, ...}); the stage graph
+    # sets each stage's model and datasets. See rgbpose_plugin/config/stages.py.
     _R.RECIPE = CfgNode()
-    _R.RECIPE.STAGES = ["rgb_only", "pose_only", "merge", "rgbpose", "test"]
-    _R.RECIPE.RGB_ONLY_OPTS = []
-    _R.RECIPE.POSE_ONLY_OPTS = []
-    _R.RECIPE.RGBPOSE_OPTS = []
-    _R.RECIPE.TEST_OPTS = []
-    # Released or converted weights: a stage with a checkpoint here is skipped.
-    _R.RECIPE.RGB_ONLY_CHECKPOINT = ""
-    _R.RECIPE.POSE_ONLY_CHECKPOINT = ""
-    _R.RECIPE.MERGED_CHECKPOINT = ""
-    _R.RECIPE.RGBPOSE_CHECKPOINT = ""
+    _R.RECIPE.STAGES = list(STAGE_NAMES)  # the stages a run executes (in graph order)
+    for section in SECTIONS:
+        _R.RECIPE[section] = CfgNode(new_allowed=True)
+    # Released or converted weights: a stage with a checkpoint here is skipped, and so
+    # are the stages that only feed it.
+    for st in STAGES:
+        if st.supplied_key:
+            _R.RECIPE[st.supplied_key] = ""
+    # >0: every training stage trains at most this many epochs, its LR schedule
+    # compressed to fit (a quick try of the whole recipe).
+    _R.RECIPE.MAX_EPOCH = 0
+    # A finished stage whose recorded config differs from this run's: "stop" (say which
+    # keys differ), "reuse" (keep its results) or "redo" (run it and what follows again).
+    _R.RECIPE.ON_CONFIG_CHANGE = "stop"
     return cfg
 
 

@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import logging
 import pickle
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..config.checks import CHOICES
+from ..fileio import atomic_pickle, open_binary
 from .errors import AnnotationError
-from .files import open_binary
 
-__all__ = ["read_annotation_file", "select_split", "validate_annotation", "load_split",
-           "ON_ERROR_CHOICES"]
+__all__ = ["read_annotation_file", "write_annotation_file", "select_split", "validate_annotation",
+           "load_split", "ON_ERROR_CHOICES"]
 
 logger = logging.getLogger(__name__)
 
-ON_ERROR_CHOICES = ("raise", "skip")
+ON_ERROR_CHOICES = CHOICES["DATA.ON_ERROR"]
 _MAX_LISTED = 20  # Problems spelled out in one message; the rest are counted.
 
 
@@ -49,6 +51,18 @@ def read_annotation_file(path: str) -> Dict[str, Any]:
     if not isinstance(data["annotations"], (list, tuple)):
         raise AnnotationError(f"{path}: 'annotations' must be a list", path=path)
     return data
+
+
+def write_annotation_file(path: Union[str, Path], annotations: Sequence[Dict[str, Any]],
+                          split: Dict[str, Sequence[str]]) -> str:
+    """Write an annotation file that :func:`read_annotation_file` reads (atomically).
+
+    ``split`` maps split names to ``frame_dir`` lists; pickle protocol 4, as the
+    references' files use.
+    """
+    data = {"split": {name: list(dirs) for name, dirs in split.items()},
+            "annotations": list(annotations)}
+    return atomic_pickle(path, data, protocol=4)
 
 
 def select_split(data: Dict[str, Any], split: str, path: str = "<annotations>"

@@ -1,23 +1,19 @@
 """Re-encode videos to small H.264 MP4 files, in parallel and restartably.
 
 NTU RGB+D ships ``<frame_dir>_rgb.avi`` at 1920x1080; the reference pipelines read
-``<frame_dir>.mp4`` at 960x540 (DESIGN.md section 3). :func:`compress_videos` does that
+``<frame_dir>.mp4`` at 960x540 (docs/design.md section 3). :func:`compress_videos` does that
 conversion for a whole folder tree:
 
 * every decoded frame is re-encoded (no frame is dropped or duplicated), so an
   annotation's ``total_frames`` still matches the new file;
-* each output is written under a temporary name (``<name>.mp4.part``) and renamed when
-  complete, so an existing ``<name>.mp4`` is always a finished file and a re-run skips it;
+* each output is written atomically (:mod:`rgbpose_plugin.fileio`), so an existing
+  ``<name>.mp4`` is always a finished file and a re-run skips it;
 * a file that fails (corrupt, unreadable, fewer frames than its header promises) is
   reported and the others go on.
-
-:func:`add_h264_stream` is also used by the synthetic demo-data generator, so both write
-the same kind of file.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,34 +21,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, List
 
-import av
 from tqdm import tqdm
 
-PART_SUFFIX = ".part"  # Temporary outputs: "<name>.mp4.part", renamed when complete.
-DEFAULT_FPS = Fraction(30)  # Used when a source does not state its frame rate.
-
-
-def add_h264_stream(container: av.container.OutputContainer, width: int, height: int,
-                    rate: Fraction = DEFAULT_FPS, *, crf: int = 23, preset: str = "medium",
-                    threads: int = 1, x264_params: str = "") -> av.video.stream.VideoStream:
-    """Add a libx264 yuv420p video stream to an output container and return it.
-
-    ``threads=1`` keeps the encoder's output byte-identical from run to run; parallelism
-    comes from encoding several files at once instead. ``x264_params`` is passed as
-    x264's own option string (``"ref=1:subme=1"``).
-    """
-    if width % 2 or height % 2:
-        raise ValueError(f"H.264 yuv420p needs even frame sizes, got {width}x{height}")
-    stream = container.add_stream("libx264", rate=rate)
-    stream.width = width
-    stream.height = height
-    stream.pix_fmt = "yuv420p"
-    options = {"crf": str(crf), "preset": preset}
-    if x264_params:
-        options["x264-params"] = x264_params
-    stream.options = options
-    stream.codec_context.thread_count = threads
-    return stream
+from ..fileio import DEFAULT_FPS, open_video, write_h264
 
 
 def output_size(width: int, height: int, out_height: int) -> tuple[int, int]:
@@ -117,54 +88,26 @@ def transcode(src: Path, dst: Path, *, height: int = 540, crf: int = 23,
               allow_frame_mismatch: bool = False) -> int:
     """Re-encode ``src`` to H.264 ``dst`` at ``height`` rows; return the frame count.
 
-    Writes ``dst.part`` first and renames it, so ``dst`` exists only when complete.
+    ``dst`` appears only when complete (:func:`rgbpose_plugin.fileio.write_h264`).
     Raises ``RuntimeError`` naming the file when nothing decodes or, unless
     ``allow_frame_mismatch``, when fewer frames decode than the source's header states
     (a truncated file would otherwise silently shorten the video).
     """
     src, dst = Path(src), Path(dst)
-    part = dst.with_name(dst.name + PART_SUFFIX)
-    try:
-        frames, expected = _transcode_to(src, part, height, crf, preset, threads)
-        if frames == 0:
-            raise RuntimeError(f"{src}: no video frame could be decoded")
-        if expected and frames != expected and not allow_frame_mismatch:
-            raise RuntimeError(f"{src}: decoded {frames} frames but its header says "
-                               f"{expected} (truncated or corrupt?)")
-        os.replace(part, dst)
-    finally:
-        part.unlink(missing_ok=True)
-    return frames
-
-
-def _transcode_to(src: Path, out: Path, height: int, crf: int, preset: str,
-                  threads: int) -> tuple[int, int]:
-    """Decode every frame of ``src`` and encode it into ``out`` (an MP4 file)."""
-    with av.open(str(src)) as inp:
-        if not inp.streams.video:
-            raise RuntimeError(f"{src}: no video stream")
+    with open_video(src) as inp:
         in_stream = inp.streams.video[0]
         in_stream.thread_type = "AUTO"
-        rate = in_stream.average_rate or in_stream.guessed_rate or DEFAULT_FPS
+        rate = Fraction(in_stream.average_rate or in_stream.guessed_rate or DEFAULT_FPS)
         expected = in_stream.frames  # 0 when the container does not say.
-        frames = 0
-        # format= because the ".part" extension tells FFmpeg nothing.
-        with av.open(str(out), "w", format="mp4") as outp:
-            stream = None
+        with write_h264(dst, rate, crf=crf, preset=preset, threads=threads) as out:
             for frame in inp.decode(in_stream):
-                if stream is None:
-                    width, out_height = output_size(frame.width, frame.height, height)
-                    stream = add_h264_stream(outp, width, out_height, Fraction(rate),
-                                             crf=crf, preset=preset, threads=threads)
-                small = frame.reformat(width=stream.width, height=stream.height,
-                                       format="yuv420p", interpolation="AREA")
-                small.pts = frames  # One tick of 1/rate per frame: constant frame rate.
-                small.time_base = Fraction(1) / Fraction(rate)
-                outp.mux(stream.encode(small))
-                frames += 1
-            if stream is not None:
-                outp.mux(stream.encode(None))  # Flush the encoder's delayed frames.
-    return frames, expected
+                width, out_height = output_size(frame.width, frame.height, height)
+                out.write(frame.reformat(width=width, height=out_height, format="yuv420p",
+                                         interpolation="AREA"))
+            if expected and out.frames != expected and not allow_frame_mismatch:
+                raise RuntimeError(f"{src}: decoded {out.frames} frames but its header says "
+                                   f"{expected} (truncated or corrupt?)")
+    return out.frames
 
 
 def _run_job(job: Job, options: dict) -> Result:

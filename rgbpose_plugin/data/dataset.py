@@ -15,8 +15,8 @@ Item contract (the model takes the list of pathway tensors in this order)::
 With ``heatmaps_on_device`` the pose tensor is left out of ``inputs`` and the item carries
 ``"pose_keypoint"`` float32 ``(M, T', V_j, 2)`` in heatmap pixels, ``"pose_score"``
 ``(M, T', V_j)`` (test: a leading view axis) and ``"heatmap_spec"``; :func:`collate` pads
-persons with score 0 and :func:`to_device` draws the maps on the target device and
-appends them to ``inputs``.
+persons with score 0 and :func:`draw_heatmaps` draws the maps where the batch is (after
+:func:`to_device`) and appends them to ``inputs``.
 
 Bad samples: with ``on_error="raise"`` a :class:`SampleError` names the sample and file;
 with ``"skip"`` the failure is logged, counted (``meta["skipped"]`` of the item served
@@ -33,16 +33,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..fileio import join
 from .annotations import load_split
 from .errors import DataError, SampleError
-from .files import join
 from .heatmaps import HeatmapSpec, heatmap_size
 from .options import SPLITS, DataOptions
 from .sampling import sample_modalities, train_rng
 from .transforms import Compose, frames, geometry, normalize_frames
-from .video import decode_frames
+from .video import DecodedFrames, decode_frames
 
-__all__ = ["RGBPoseDataset", "collate", "to_device"]
+__all__ = ["RGBPoseDataset", "collate", "draw_heatmaps", "to_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class RGBPoseDataset(Dataset):
         self.num_views = options.num_views if split == "test" else 1
         self.repeat = options.repeat if self.train else 1
         self.epoch = 0
-        self.num_skipped = 0  # in this process; workers report theirs through items
         o = options
         flip = o.layout.flip_order() if (self.train and o.random_flip) else None
         self.transform = Compose(geometry(
@@ -130,7 +129,6 @@ class RGBPoseDataset(Dataset):
             except SampleError as err:
                 if self.options.on_error == "raise":
                     raise
-                self.num_skipped += 1
                 skipped.append(str(err))
                 logger.warning("skipping a bad sample (DATA.ON_ERROR=skip): %s", err)
                 continue
@@ -146,71 +144,51 @@ class RGBPoseDataset(Dataset):
                           f"failed; the last: {skipped[-1]}")
 
     # --- one sample ------------------------------------------------------------------------
-    def _clip_lengths(self) -> Dict[str, int]:
-        lengths = {}
-        if self.options.uses_rgb:
-            lengths["RGB"] = self.options.num_frames
-        if self.options.uses_pose:
-            lengths["Pose"] = self.options.pose_num_frames
-        return lengths  # RGB first: the reference's draw order in training
-
     def _load(self, position: int) -> Dict[str, Any]:
         """Sample clips, decode, transform and draw one item (no error handling)."""
         video_index = position % len(self.annotations)
         ann = self.annotations[video_index]
-        total = int(ann["total_frames"])
         rng = train_rng(self.options.seed, self.epoch, position) if self.train else None
-        clips = sample_modalities(total, self._clip_lengths(), self.num_views,
-                                  test_mode=not self.train, rng=rng,
+        lengths = {"rgb": self.options.num_frames, "pose": self.options.pose_num_frames}
+        # RGB first: the reference's draw order in training.
+        clips = sample_modalities(int(ann["total_frames"]),
+                                  {s: lengths[s] for s in self.options.streams},
+                                  self.num_views, test_mode=not self.train, rng=rng,
                                   seed=self.options.test_seed)
+        keypoint, score, pose_rows = _sampled_skeleton(ann, clips.get("pose"))
         sample: Dict[str, Any] = {"img_shape": tuple(int(s) for s in ann["img_shape"]),
-                                  "rng": rng, "imgs": None, "flip": False}
-        pose_inverse = self._skeleton(ann, clips.get("Pose"), sample)
-        meta = {"frame_dir": ann["frame_dir"], "video": "", "total_frames": total,
-                "rgb_inds": clips.get("RGB"), "pose_inds": clips.get("Pose")}
-        rgb_inverse = None
-        if "RGB" in clips:
-            rgb_inverse = self._decode(ann, clips["RGB"], sample, meta)
+                                  "rng": rng, "imgs": None, "flip": False,
+                                  "keypoint": keypoint, "keypoint_score": score}
+        video, rgb_rows = "", None
+        if "rgb" in clips:
+            video = self.video_path(ann)
+            decoded = self._decode(ann, video, clips["rgb"])
+            sample.update(_with_frames(sample, decoded))
+            rgb_rows = decoded.inverse.reshape(clips["rgb"].shape)
         sample = self.transform(sample)
-        meta.update(img_shape=sample["img_shape"], flip=bool(sample["flip"]))
-        item: Dict[str, Any] = {"inputs": [], "label": int(ann["label"]),
-                                "index": video_index, "meta": meta}
-        if rgb_inverse is not None:
-            item["inputs"].append(self._rgb(sample, rgb_inverse))
-        if pose_inverse is not None:
-            self._pose(sample, pose_inverse, item)
+        item: Dict[str, Any] = {"inputs": [], "label": int(ann["label"]), "index": video_index,
+                                "meta": {"frame_dir": ann["frame_dir"], "video": video,
+                                         "total_frames": int(ann["total_frames"]),
+                                         "img_shape": sample["img_shape"],
+                                         "flip": bool(sample["flip"]),
+                                         "rgb_inds": clips.get("rgb"),
+                                         "pose_inds": clips.get("pose")}}
+        if rgb_rows is not None:
+            item["inputs"].append(self._rgb(sample, rgb_rows))
+        if pose_rows is not None:
+            pose = self._pose(sample, pose_rows)
+            if torch.is_tensor(pose):
+                item["inputs"].append(pose)
+            else:  # keypoints for heatmaps drawn on the trainer's device
+                item.update(pose)
         return item
 
-    @staticmethod
-    def _skeleton(ann: Dict[str, Any], pose_inds: Optional[np.ndarray],
-                  sample: Dict[str, Any]) -> Optional[np.ndarray]:
-        """Put the keypoints of the distinct sampled pose frames (float32) into ``sample``;
-        return where each sampled frame is among them (None without a pose clip).
-
-        Without a pose clip (RGB only) every frame's keypoints go in: the reference
-        builds the compact box from all of them.
-        """
-        keypoint = np.asarray(ann["keypoint"])
-        score = ann.get("keypoint_score")
-        score = np.ones(keypoint.shape[:3], np.float32) if score is None else np.asarray(score)
-        inverse = None
-        if pose_inds is not None:
-            frames_used, inverse = np.unique(pose_inds, return_inverse=True)
-            keypoint, score = keypoint[:, frames_used], score[:, frames_used]
-            inverse = inverse.reshape(pose_inds.shape)
-        sample["keypoint"] = torch.from_numpy(keypoint.astype(np.float32))
-        sample["keypoint_score"] = torch.from_numpy(score.astype(np.float32))
-        return inverse
-
-    def _decode(self, ann: Dict[str, Any], inds: np.ndarray, sample: Dict[str, Any],
-                meta: Dict[str, Any]) -> np.ndarray:
-        """Decode the RGB frames; scale keypoints from ``img_shape`` to the decoded size."""
-        path = self.video_path(ann)
-        meta["video"] = path
+    def _decode(self, ann: Dict[str, Any], path: str, inds: np.ndarray) -> DecodedFrames:
+        """Decode the RGB frames at ``inds``; the annotation's orientation must match."""
         decoded = decode_frames(path, inds.reshape(-1), threads=self.options.decode_threads,
                                 expected_frames=int(ann["total_frames"]),
                                 frame_dir=str(ann["frame_dir"]))
-        (old_h, old_w), (new_h, new_w) = sample["img_shape"], decoded.size
+        (old_h, old_w), (new_h, new_w) = ann["img_shape"], decoded.size
         if old_h != old_w and new_h != new_w and (old_h > old_w) != (new_h > new_w):
             raise SampleError(
                 f"sample {ann['frame_dir']!r}, video {path}: the annotation's img_shape "
@@ -219,13 +197,7 @@ class RGBPoseDataset(Dataset):
                 f"{decoded.rotation} deg); keypoints must be measured on the frames as "
                 f"stored (re-encode the video upright, or fix img_shape)",
                 frame_dir=str(ann["frame_dir"]), path=path)
-        if (old_h, old_w) != (new_h, new_w):
-            # Per axis, float32, as mmaction2's MMDecode (zeros stay zeros).
-            scale = torch.tensor([np.float32(new_w / old_w), np.float32(new_h / old_h)])
-            sample["keypoint"] = sample["keypoint"] * scale
-        sample["imgs"] = decoded.frames.permute(0, 3, 1, 2)  # (U, 3, H, W), channels-last
-        sample["img_shape"] = (new_h, new_w)
-        return decoded.inverse.reshape(inds.shape)
+        return decoded
 
     def _rgb(self, sample: Dict[str, Any], inverse: np.ndarray) -> Tensor:
         """(3, T, H, W), or (V, 3, T, H, W) in the test split, from the unique frames.
@@ -245,9 +217,9 @@ class RGBPoseDataset(Dataset):
         return HeatmapSpec(heatmap_size(img_shape, o.heatmap_scaling), o.sigma, o.with_kp,
                            o.with_limb, o.layout.limbs, o.score_eps)
 
-    def _pose(self, sample: Dict[str, Any], inverse: np.ndarray, item: Dict[str, Any]
-              ) -> None:
-        """Heatmaps (or keypoints for on-device drawing) of the sampled pose frames.
+    def _pose(self, sample: Dict[str, Any], inverse: np.ndarray) -> Tensor | Dict[str, Any]:
+        """Heatmaps of the sampled pose frames, or (with on-device heatmaps) the keypoints
+        and the spec to draw them: ``{"pose_keypoint", "pose_score", "heatmap_spec"}``.
 
         Drawn per view straight into the ``(V, K, T', h, w)`` layout: cheaper than
         drawing the unique frames and gathering the (much larger) maps.
@@ -258,16 +230,45 @@ class RGBPoseDataset(Dataset):
         views = torch.from_numpy(inverse)  # (V, T') rows of the unique frames
         kp = keypoint[:, views].transpose(0, 1)  # (V, M, T', J, 2)
         score = sample["keypoint_score"][:, views].transpose(0, 1)
-        if self.split != "test":
-            kp, score = kp[:1], score[:1]
         if self.options.heatmaps_on_device:
             if self.split != "test":
                 kp, score = kp[0], score[0]
-            item.update(pose_keypoint=kp.contiguous(), pose_score=score.contiguous(),
-                        heatmap_spec=spec)
-            return
-        maps = spec(kp, score)  # (V, K, T', h, w)
-        item["inputs"].append(maps if self.split == "test" else maps[0])
+            return {"pose_keypoint": kp.contiguous(), "pose_score": score.contiguous(),
+                    "heatmap_spec": spec}
+        if self.split != "test":
+            return spec(kp[:1], score[:1])[0]  # (K, T', h, w)
+        return spec(kp, score)  # (V, K, T', h, w)
+
+
+def _sampled_skeleton(ann: Dict[str, Any], pose_inds: Optional[np.ndarray]
+                      ) -> Tuple[Tensor, Tensor, Optional[np.ndarray]]:
+    """float32 keypoints and scores of the distinct sampled pose frames, and where each
+    sampled frame is among them (``(V, T')``; None without a pose clip).
+
+    Without a pose clip (RGB only) every frame's keypoints are kept: the reference builds
+    the compact box from all of them.
+    """
+    keypoint = np.asarray(ann["keypoint"])
+    score = ann.get("keypoint_score")
+    score = np.ones(keypoint.shape[:3], np.float32) if score is None else np.asarray(score)
+    rows = None
+    if pose_inds is not None:
+        frames_used, rows = np.unique(pose_inds, return_inverse=True)
+        keypoint, score = keypoint[:, frames_used], score[:, frames_used]
+        rows = rows.reshape(pose_inds.shape)
+    return (torch.from_numpy(keypoint.astype(np.float32)),
+            torch.from_numpy(score.astype(np.float32)), rows)
+
+
+def _with_frames(sample: Dict[str, Any], decoded: DecodedFrames) -> Dict[str, Any]:
+    """The decoded frames, their size, and keypoints scaled from ``img_shape`` to it."""
+    (old_h, old_w), (new_h, new_w) = sample["img_shape"], decoded.size
+    keypoint = sample["keypoint"]
+    if (old_h, old_w) != (new_h, new_w):
+        # Per axis, float32, as mmaction2's MMDecode (zeros stay zeros).
+        keypoint = keypoint * torch.tensor([np.float32(new_w / old_w), np.float32(new_h / old_h)])
+    return {"imgs": decoded.frames.permute(0, 3, 1, 2),  # (U, 3, H, W), channels-last
+            "img_shape": (new_h, new_w), "keypoint": keypoint}
 
 
 def _pad_persons(tensors: List[Tensor], person_dim: int) -> Tensor:
@@ -311,22 +312,26 @@ def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def to_device(batch: Dict[str, Any], device: torch.device | str,
               non_blocking: bool = False) -> Dict[str, Any]:
-    """Move a collated batch to ``device``; draw on-device heatmaps if the batch has them.
-
-    Returns a new dict whose ``inputs`` is the model's list of pathway tensors.
-    """
+    """A copy of a collated batch with its tensors (inputs, labels, keypoints) on ``device``."""
     out = dict(batch)
     out["inputs"] = [x.to(device, non_blocking=non_blocking) for x in batch["inputs"]]
-    out["label"] = batch["label"].to(device, non_blocking=non_blocking)
-    if "pose_keypoint" in batch:
-        kp = batch["pose_keypoint"].to(device, non_blocking=non_blocking)
-        score = batch["pose_score"].to(device, non_blocking=non_blocking)
-        if kp.dim() == 6:  # test: (B, V, M, T, J, 2)
-            b, v = kp.shape[:2]
-            maps = batch["heatmap_spec"](kp.flatten(0, 1), score.flatten(0, 1))
-            maps = maps.view(b, v, *maps.shape[1:])
-        else:
-            maps = batch["heatmap_spec"](kp, score)
-        out["inputs"].append(maps)
-        del out["pose_keypoint"], out["pose_score"]
+    for key in ("label", "pose_keypoint", "pose_score"):
+        if key in batch:
+            out[key] = batch[key].to(device, non_blocking=non_blocking)
+    return out
+
+
+def draw_heatmaps(batch: Dict[str, Any]) -> Dict[str, Any]:
+    """With on-device heatmaps: a copy of ``batch`` whose ``inputs`` end with the heatmaps,
+    drawn from its keypoints on their device. Other batches come back unchanged."""
+    if "pose_keypoint" not in batch:
+        return batch
+    out = dict(batch)
+    kp, score, spec = out.pop("pose_keypoint"), out.pop("pose_score"), out.pop("heatmap_spec")
+    if kp.dim() == 6:  # test: (B, V, M, T, J, 2)
+        maps = spec(kp.flatten(0, 1), score.flatten(0, 1))
+        maps = maps.view(*kp.shape[:2], *maps.shape[1:])
+    else:
+        maps = spec(kp, score)
+    out["inputs"] = list(out["inputs"]) + [maps]
     return out

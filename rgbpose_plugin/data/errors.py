@@ -8,10 +8,12 @@ therefore be constructible from a single string and picklable).
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 __all__ = ["DataError", "AnnotationError", "SampleError", "VideoError"]
 
 
-class DataError(Exception):
+class DataError(UserError):
     """Base class: bad input data. ``str(err)`` says everything needed to fix it."""
 
     def __init__(self, message: str = "", *, frame_dir: str = "", path: str = "") -> None:

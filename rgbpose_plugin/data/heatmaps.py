@@ -1,6 +1,6 @@
 """Pseudo-heatmaps (PoseC3D / RGBPoseConv3D), vectorised, on any device.
 
-Semantics are mmaction2 1.x ``GeneratePoseTarget`` (DESIGN.md section 3, step 5): for each
+Semantics are mmaction2 1.x ``GeneratePoseTarget`` (docs/design.md section 3, step 5): for each
 frame, channel and person, ``score * exp(-d^2 / (2 sigma^2))`` is written only inside the
 window ``x in [max(int(mu_x - 3 sigma), 0), min(int(mu_x + 3 sigma) + 1, W))`` (same for
 y; ``int`` truncates toward zero); maps start at 0 and persons combine by pixel-wise max;

@@ -1,6 +1,6 @@
 """Every setting of the data pipeline in one plain dataclass, and how the config fills it.
 
-The defaults are the fused RGBPoseConv3D recipe on NTU-60 (DESIGN.md section 3). The
+The defaults are the fused RGBPoseConv3D recipe on NTU-60 (docs/design.md section 3). The
 three stages differ only in these values, which stage configs set through existing keys:
 
 | stage    | dataset        | RESIZE_SCALE | TRAIN_CROP_SIZE | TEST_CROP_SIZE | SCALING | SIGMA |
@@ -20,11 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Tuple
 
-from .layout import KeypointLayout
+from ..config import REFERENCE_TEST_SEED
+from ..keypoints import KeypointLayout
+from ..model_kinds import MODEL_KINDS, kind_by_key
+from .annotations import ON_ERROR_CHOICES
 
 __all__ = ["DataOptions", "MODES", "SPLITS"]
 
-MODES = ("rgbpose", "rgb", "pose")
+MODES = tuple(kind.key for kind in MODEL_KINDS)  # a model kind's inputs
 SPLITS = ("train", "val", "test")
 
 
@@ -63,7 +66,7 @@ class DataOptions:
     std: Tuple[float, float, float] = (58.395, 57.12, 57.375)
     # Randomness, repeats, bad data.
     seed: int = 1  # training draws depend on (seed, epoch, index) only
-    test_seed: int = 255  # the reference's seed for val/test clip draws
+    test_seed: int = REFERENCE_TEST_SEED  # the reference's seed for val/test clip draws
     repeat: int = 1  # training split repeats per epoch
     on_error: str = "raise"  # "raise" or "skip"
     max_skips: int = 50  # consecutive bad samples tolerated in "skip" mode
@@ -71,8 +74,8 @@ class DataOptions:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"data mode must be one of {MODES}, got {self.mode!r}")
-        if self.on_error not in ("raise", "skip"):
-            raise ValueError(f"DATA.ON_ERROR must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.on_error not in ON_ERROR_CHOICES:
+            raise ValueError(f"DATA.ON_ERROR must be one of {ON_ERROR_CHOICES}, got {self.on_error!r}")
         for name in ("num_frames", "pose_num_frames", "num_views", "repeat", "resize_scale",
                      "train_size", "test_size"):
             if int(getattr(self, name)) <= 0:
@@ -82,12 +85,17 @@ class DataOptions:
             raise ValueError("RGBPOSE.HEATMAP: WITH_KP or WITH_LIMB must be set")
 
     @property
+    def streams(self):
+        """The model inputs this mode makes, in order (``("rgb", "pose")``, ...)."""
+        return kind_by_key(self.mode).streams
+
+    @property
     def uses_rgb(self) -> bool:
-        return self.mode in ("rgbpose", "rgb")
+        return "rgb" in self.streams
 
     @property
     def uses_pose(self) -> bool:
-        return self.mode in ("rgbpose", "pose")
+        return "pose" in self.streams
 
     @classmethod
     def from_cfg(cls, cfg, split: str, mode: str) -> DataOptions:

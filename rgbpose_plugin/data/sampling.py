@@ -21,9 +21,11 @@ from typing import Dict
 
 import numpy as np
 
+from ..config import REFERENCE_TEST_SEED
+
 __all__ = ["train_rng", "sample_clips", "sample_modalities", "TEST_SEED"]
 
-TEST_SEED = 255  # mmaction2 / pyskl default.
+TEST_SEED = REFERENCE_TEST_SEED
 
 
 def train_rng(seed: int, epoch: int, index: int) -> np.random.RandomState:
@@ -74,7 +76,7 @@ def sample_clips(num_frames: int, clip_len: int, num_clips: int = 1, *, test_mod
 def sample_modalities(num_frames: int, clip_lens: Dict[str, int], num_clips: int = 1, *,
                       test_mode: bool, rng: np.random.RandomState | None = None,
                       seed: int = TEST_SEED) -> Dict[str, np.ndarray]:
-    """Independent draws per modality over the same ``num_frames`` (e.g. RGB 8, Pose 32).
+    """Independent draws per modality over the same ``num_frames`` (e.g. rgb 8, pose 32).
 
     Training draws use ``rng`` in the order of ``clip_lens``; test draws restart from
     ``seed`` for each modality, as the reference does.

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["Compose", "Compact", "Resize", "RandomResizedCrop", "Flip", "Normalize",
+__all__ = ["Compose", "Compact", "Resize", "RandomResizedCrop", "Flip",
            "compact_box", "frames", "normalize_frames", "geometry", "Sample"]
 
 Sample = Dict[str, object]
@@ -280,22 +280,6 @@ def normalize_frames(imgs: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     out = torch.empty(imgs.shape, dtype=torch.float32)
     out.copy_(imgs).sub_(mean.view(shape)).mul_((1.0 / std).view(shape))
     return out
-
-
-class Normalize:
-    """uint8 ``(F, 3, H, W)`` -> float32 ``(3, F, H, W)``, ``(x - mean) / std`` (0-255 scale)."""
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.mean = torch.tensor(mean, dtype=torch.float32)
-        self.std = torch.tensor(std, dtype=torch.float32)
-
-    def __call__(self, sample: Sample) -> Sample:
-        imgs = frames(sample).permute(1, 0, 2, 3)  # (3, F, H, W)
-        sample["imgs"] = normalize_frames(imgs, self.mean, self.std)
-        return sample
-
-    def __repr__(self) -> str:
-        return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
 
 
 def geometry(train: bool, *, resize_scale: int, train_size: int, test_size: int,

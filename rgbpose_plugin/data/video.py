@@ -28,8 +28,8 @@ import torch
 from av.video.reformatter import VideoReformatter
 from torch import Tensor
 
+from ..fileio import VideoDecodeError, open_video
 from .errors import VideoError
-from .files import local_path
 
 __all__ = ["decode_frames", "DecodedFrames"]
 
@@ -66,21 +66,9 @@ def _where(path: str, frame_dir: str) -> str:
 
 def _open(path: str, frame_dir: str) -> av.container.InputContainer:
     try:
-        local = local_path(path)
-    except FileNotFoundError:
-        raise VideoError(f"{_where(path, frame_dir)}: file not found", frame_dir=frame_dir,
-                         path=path) from None
-    except Exception as err:
-        raise VideoError(f"{_where(path, frame_dir)}: cannot fetch: {type(err).__name__}: "
-                         f"{err}", frame_dir=frame_dir, path=path) from err
-    try:
-        return av.open(local)
-    except FileNotFoundError:
-        raise VideoError(f"{_where(path, frame_dir)}: file not found", frame_dir=frame_dir,
-                         path=path) from None
-    except Exception as err:  # av.error.* (corrupt, truncated, not a video), OSError
-        raise VideoError(f"{_where(path, frame_dir)}: cannot open (corrupt or truncated "
-                         f"file?): {type(err).__name__}: {err}", frame_dir=frame_dir,
+        return open_video(path)
+    except VideoDecodeError as err:
+        raise VideoError(f"{_where(path, frame_dir)}: {err.reason}", frame_dir=frame_dir,
                          path=path) from err
 
 
@@ -210,8 +198,6 @@ def decode_frames(path: str, indices: Sequence[int], *, threads: int = 0,
     if indices.size == 0 or indices.min() < 0:
         raise ValueError(f"{where}: frame indices must be non-negative, got {indices}")
     with _open(path, frame_dir) as container:
-        if not container.streams.video:
-            raise VideoError(f"{where}: no video stream", frame_dir=frame_dir, path=path)
         stream = container.streams.video[0]
         _configure_threads(stream, threads)
         packets = _demux(container, stream, where)

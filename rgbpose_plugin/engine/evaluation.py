@@ -1,8 +1,8 @@
 """Scores per video and the metrics of the paper's tables.
 
-Evaluation protocol (as in the reference): softmax per view, mean over the views of a
-video per stream, then fused scores ``w_rgb * p_rgb + w_pose * p_pose`` for each pair of
-weights (1:1, 2:1, 1:2 by default). Metrics: top-1, top-5 and mean-class accuracy.
+The evaluation protocol (softmax per view, mean over views, weighted fusions) is
+:mod:`rgbpose_plugin.scores`; this module collects those scores over a split and turns
+them into top-1, top-5 and mean-class accuracy.
 
 In distributed evaluation each process scores a disjoint part of the videos and the
 parts are gathered by video index, so every video counts exactly once.
@@ -18,10 +18,12 @@ import numpy as np
 import torch
 from iopath.common.file_io import g_pathmgr
 
+from ..fileio import atomic_pickle
+from ..scores import fuse, fused_table, view_probabilities
 from .distributed import all_gather_objects
 
 __all__ = ["VideoScores", "ScoreCollector", "topk_accuracy", "mean_class_accuracy",
-           "compute_metrics", "score_metrics", "align", "fusion_name", "save_results",
+           "compute_metrics", "score_metrics", "align", "save_results",
            "load_results", "confusion_matrix"]
 
 
@@ -35,7 +37,7 @@ class VideoScores:
     scores: Dict[str, np.ndarray] = field(default_factory=dict)  # stream -> (N, C)
 
     def fused(self, weights: Dict[str, float]) -> np.ndarray:
-        return sum(w * self.scores[s] for s, w in weights.items())
+        return fuse(self.scores, weights)
 
 
 class ScoreCollector:
@@ -47,8 +49,7 @@ class ScoreCollector:
     def add(self, logits: Dict[str, torch.Tensor], labels: torch.Tensor, indices: torch.Tensor,
             video_ids: Sequence[str], num_views: int = 1) -> None:
         """``logits[s]`` is (N * num_views, C), views of a video consecutive."""
-        probs = {s: torch.softmax(v.float(), dim=-1).reshape(len(labels), num_views, -1).mean(1)
-                 .cpu().numpy() for s, v in logits.items()}
+        probs = {s: view_probabilities(v, num_views).cpu().numpy() for s, v in logits.items()}
         self._parts.append((indices.cpu().numpy(), labels.cpu().numpy(), list(video_ids), probs))
 
     def gather(self) -> VideoScores:
@@ -79,10 +80,6 @@ def mean_class_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean([np.mean(pred[labels == c] == c) for c in np.unique(labels)]))
 
 
-def fusion_name(weights: Sequence[float]) -> str:
-    return ":".join(f"{w:g}" for w in weights)
-
-
 def score_metrics(scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
     """top1, top5 and mean_class accuracy in percent."""
     return {"top1": 100 * topk_accuracy(scores, labels, 1),
@@ -92,10 +89,7 @@ def score_metrics(scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
 
 def compute_metrics(vs: VideoScores, fusion_weights: Sequence[Sequence[float]] = ()) -> Dict:
     """``{"rgb": {...}, "pose": {...}, "1:1": {...}, ...}``: each stream, then each fusion."""
-    table = {s: vs.scores[s] for s in vs.scores}
-    if {"rgb", "pose"} <= set(vs.scores):
-        for w in fusion_weights:
-            table[fusion_name(w)] = vs.fused({"rgb": w[0], "pose": w[1]})
+    table = fused_table(vs.scores, fusion_weights)
     return {name: score_metrics(s, vs.labels) for name, s in table.items()}
 
 
@@ -127,8 +121,7 @@ def save_results(path: str, vs: VideoScores) -> None:
     """Per video id: label and per-stream probabilities (a pickle of plain types)."""
     data = {"video_ids": vs.video_ids, "indices": vs.indices, "labels": vs.labels,
             "scores": vs.scores}
-    with g_pathmgr.open(path, "wb") as f:
-        pickle.dump(data, f)
+    atomic_pickle(path, data)
 
 
 def load_results(path: str) -> VideoScores:

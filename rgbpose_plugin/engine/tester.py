@@ -12,10 +12,11 @@ import json
 import os
 from typing import Dict
 
-from iopath.common.file_io import g_pathmgr
-
+from ..fileio import atomic_write_text
+from ..labels.lookup import resolve_class_names
 from ..models import build_model
-from .checkpoint import CheckpointError, last_checkpoint, load_checkpoint
+from ..scores import fused_table
+from ..weights.checkpoints import CheckpointError, last_checkpoint, load_checkpoint
 from .distributed import is_main
 from .evaluation import compute_metrics, confusion_matrix, save_results
 from .loader import build_dataset, build_loader
@@ -47,12 +48,10 @@ def test(cfg) -> Dict:
     out = {"checkpoint": path, "results": results_path(cfg), "metrics": metrics,
            "num_videos": len(scores.labels)}
     if is_main():
-        g_pathmgr.mkdirs(cfg.OUTPUT_DIR)
         save_results(out["results"], scores)
-        with g_pathmgr.open(os.path.join(cfg.OUTPUT_DIR, "test_metrics.json"), "w") as f:
-            json.dump(out, f, indent=2)
+        atomic_write_text(os.path.join(cfg.OUTPUT_DIR, "test_metrics.json"), json.dumps(out, indent=2))
         best = "1:1" if "1:1" in metrics else next(iter(metrics))  # the fused score, else the stream
-        main_scores = scores.fused({"rgb": 1.0, "pose": 1.0}) if best == "1:1" else scores.scores[best]
+        main_scores = fused_table(scores.scores, [[1.0, 1.0]])[best]
         matrix = confusion_matrix(main_scores, scores.labels, cfg.MODEL.NUM_CLASSES)
         plot_confusion_matrix(matrix, os.path.join(cfg.OUTPUT_DIR, "confusion.png"),
                               class_names=_class_names(cfg),
@@ -63,6 +62,4 @@ def test(cfg) -> Dict:
 
 def _class_names(cfg) -> list:
     """Names from a label file beside DATA.ANN_FILE (as demo_net finds them), else indices."""
-    from ..inference.class_names import resolve_class_names  # lazy: inference imports the engine
-
     return resolve_class_names(None, cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))[0]

@@ -26,8 +26,9 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data import draw_heatmaps, to_device
 from ..models import build_model, model_streams
-from .checkpoint import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
+from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
 from .distributed import all_gather_objects, barrier, get_info, is_main
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
 from .loader import build_dataset, build_loader
@@ -70,9 +71,7 @@ def device_for(cfg) -> torch.device:
 
 def prepare_batch(batch: Dict, cfg, device: torch.device):
     """Pathway inputs and labels on ``device``; heatmaps drawn there when configured."""
-    from ..data import to_device  # also draws heatmaps there when HEATMAP.ON_GPU is set
-
-    moved = to_device(batch, device, non_blocking=device.type == "cuda")
+    moved = draw_heatmaps(to_device(batch, device, non_blocking=device.type == "cuda"))
     inputs = moved["inputs"]
     if cfg.TRAIN.CHANNELS_LAST and device.type == "cuda":
         inputs = [x.contiguous(memory_format=torch.channels_last_3d) if x.dim() == 5 else x

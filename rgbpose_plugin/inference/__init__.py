@@ -9,7 +9,7 @@ Quick use (``tools/demo_net.py`` is the command line of the same)::
     print(format_top(result.prediction))
 
 Modules: ``model_loading`` (checkpoint + config), ``skeleton`` (annotation file or
-on-the-fly extraction), ``class_names`` (label maps), ``predictor`` (test-pipeline
+on-the-fly extraction), ``predictor`` (test-pipeline
 input and scores), ``drawing`` / ``picture`` / ``annotated_video`` (outputs), ``demo``
 (the steps together), ``cli`` (the command line).
 """

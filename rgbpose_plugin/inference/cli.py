@@ -12,18 +12,14 @@ import logging
 import sys
 from typing import Any, Dict, List, Optional
 
-from ..config import ConfigError
-from ..data import DataError
-from ..engine.checkpoint import CheckpointError
+from ..errors import UserError
 from ..pose import available_pose_backends
 from .demo import format_top, run_demo
-from .errors import InferenceError
 
 __all__ = ["build_parser", "main"]
 
 # Errors caused by the user's input: printed as one line, exit status 2.
-INPUT_ERRORS = (InferenceError, CheckpointError, ConfigError, DataError, FileNotFoundError,
-                ImportError)
+INPUT_ERRORS = (UserError, FileNotFoundError, ImportError)
 
 
 def _positive_int(text: str) -> int:

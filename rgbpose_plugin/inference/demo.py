@@ -23,8 +23,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 
+from ..labels.lookup import LabelMapError, resolve_class_names
 from .annotated_video import write_annotated_video
-from .class_names import resolve_class_names
 from .errors import InferenceError
 from .model_loading import load_model
 from .picture import frame_tiles, save_picture, shown_frames
@@ -93,7 +93,11 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
     timings: Dict[str, float] = {}
     with _timed(timings, "load_model"):
         model, cfg, _ = load_model(checkpoint, cfg_file, opts)
-    names, label_source = resolve_class_names(labels, cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))
+    try:
+        names, label_source = resolve_class_names(labels, cfg.DATA.ANN_FILE,
+                                                  int(cfg.MODEL.NUM_CLASSES))
+    except LabelMapError as err:
+        raise InferenceError(str(err)) from err
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "skeleton"):
         raw, skeleton_source, saved = _get_skeleton(video_path, skeleton, out, backend,

@@ -14,13 +14,13 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
-from ..data.layout import KeypointLayout
+from ..keypoints import COCO17_LIMBS, KeypointLayout
 
-__all__ = ["COCO17_LIMBS", "SCORE_CMAP", "draw_skeleton", "draw_banner", "font",
+__all__ = ["SCORE_CMAP", "draw_skeleton", "draw_banner", "font",
            "joint_colour", "limb_colour"]
 
-COCO17_LIMBS: Tuple[Tuple[int, int], ...] = KeypointLayout().limbs
 SCORE_CMAP = "RdYlGn"  # matplotlib colour map of the joint scores
+_COCO17 = KeypointLayout()
 _LEFT, _RIGHT, _MIDDLE = (66, 133, 244), (255, 140, 0), (52, 168, 83)
 # The colour map as a 256-entry table: looking it up per joint is 100x cheaper than
 # calling matplotlib (which rebuilds its table on every colormaps[...] access).
@@ -30,12 +30,13 @@ _SCORE_TABLE = (colormaps[SCORE_CMAP](np.linspace(0, 1, 256))[:, :3] * 255).roun
 def limb_colour(a: int, b: int) -> Tuple[int, int, int]:
     """RGB colour of the limb between COCO-17 joints ``a`` and ``b``.
 
-    In COCO-17 the left joints have odd indices and the right ones even (0 is the nose).
+    A limb is on a side when its joints other than the middle ones (the nose) are.
     """
-    sides = {j % 2 for j in (a, b) if j != 0}
-    if sides == {1}:
+    sides = {"left" if j in _COCO17.flip_left else "right"
+             for j in (a, b) if j in _COCO17.flip_left + _COCO17.flip_right}
+    if sides == {"left"}:
         return _LEFT
-    if sides == {0}:
+    if sides == {"right"}:
         return _RIGHT
     return _MIDDLE
 

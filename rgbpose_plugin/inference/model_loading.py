@@ -1,30 +1,27 @@
 """The config and the trained model for inference, from a checkpoint.
 
 The config is the checkpoint's own (stored in it at training time) unless the user gives
-a YAML file. A recipe config (``RGBPOSE.RECIPE.*_OPTS``) is turned into the config of the
-checkpoint's stage exactly as ``tools/run_net.py`` tests that stage, so the same YAML
-works for the rgb-only, pose-only and fused checkpoints of a run.
+a YAML file. A recipe config is turned into the config of the stage that tests the
+checkpoint's model (:func:`rgbpose_plugin.stage_graph.stage_that_tests`) exactly as
+``tools/run_net.py`` tests it, so the same YAML works for the rgb-only, pose-only and
+fused checkpoints of a run.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
-from ..config import ConfigError, get_cfg, load_cfg, merge_opts
-from ..engine.checkpoint import load_checkpoint
+from ..config import ConfigError, get_cfg, load_cfg, merge_opts, stage_cfg
 from ..models import build_model
-from ..recipe import stage_cfg
+from ..stage_graph import stage_that_tests
+from ..weights import state_problems, summarize_problems
+from ..weights.checkpoints import load_checkpoint
 from .errors import InferenceError
 
-__all__ = ["STAGE_OF_MODEL", "config_from_checkpoint", "resolve_config", "load_model",
-           "state_mismatches"]
-
-# The recipe stage whose test settings fit each model (see rgbpose_plugin/recipe.py):
-# the fused model is tested by the "test" stage, the stage-1 models by their own stage.
-STAGE_OF_MODEL = {"RGBPoseConv3D": "test", "RGBSlowOnly": "rgb_only", "PoseSlowOnly": "pose_only"}
+__all__ = ["config_from_checkpoint", "resolve_config", "load_model"]
 
 
 def config_from_checkpoint(checkpoint: Dict[str, Any], path: str) -> CfgNode:
@@ -52,29 +49,12 @@ def resolve_config(checkpoint: Dict[str, Any], checkpoint_path: str,
     except (ConfigError, OSError) as err:
         raise InferenceError(f"config {cfg_file}: {err}") from err
     model_name = checkpoint.get("model_name") or cfg.MODEL.MODEL_NAME
-    stage = STAGE_OF_MODEL.get(model_name)
-    if stage:  # a no-op for a config without recipe options
-        cfg = stage_cfg(cfg, stage)
     try:
+        cfg = stage_cfg(cfg, stage_that_tests(model_name).name, cfg_file or checkpoint_path)
         merge_opts(cfg, opts)
     except ConfigError as err:
         raise InferenceError(str(err)) from err
     return cfg
-
-
-def state_mismatches(model_state: Dict[str, Any], saved: Dict[str, Any]) -> List[str]:
-    """Why ``saved`` cannot load into a model with ``model_state`` (empty if it can)."""
-    missing = [k for k in model_state if k not in saved]
-    unexpected = [k for k in saved if k not in model_state]
-    shapes = [f"{k}: checkpoint {tuple(saved[k].shape)} vs model {tuple(v.shape)}"
-              for k, v in model_state.items()
-              if k in saved and hasattr(saved[k], "shape") and saved[k].shape != v.shape]
-    problems = []
-    for what, names in (("missing in the checkpoint", missing),
-                        ("unknown to the model", unexpected), ("of another shape", shapes)):
-        if names:
-            problems.append(f"{len(names)} tensors {what} (e.g. {names[0]})")
-    return problems
 
 
 def load_model(checkpoint_path: str, cfg_file: Optional[str] = None, opts: Sequence = ()
@@ -97,11 +77,12 @@ def load_model(checkpoint_path: str, cfg_file: Optional[str] = None, opts: Seque
         model = build_model(cfg)
     except (KeyError, ValueError) as err:
         raise InferenceError(f"cannot build the model of {source}: {err}") from err
-    problems = state_mismatches(model.state_dict(), checkpoint["model_state"])
+    problems = state_problems(checkpoint["model_state"], model.state_dict())
     if problems:
         raise InferenceError(
             f"checkpoint {checkpoint_path} does not fit the {cfg.MODEL.MODEL_NAME} built from "
-            f"{source}: {'; '.join(problems)}. Was it trained with another architecture or "
-            f"class count? Omit --cfg (and --opts) to use the checkpoint's own config")
+            f"{source}: {summarize_problems(problems)}. Was it "
+            f"trained with another architecture or class count? Omit --cfg (and --opts) to "
+            f"use the checkpoint's own config")
     model.load_state_dict(checkpoint["model_state"])
     return model.eval(), cfg, checkpoint

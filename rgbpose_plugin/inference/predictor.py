@@ -20,18 +20,11 @@ import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..data import DataError, DataOptions, RGBPoseDataset
-from ..models import model_streams
+from ..model_kinds import model_kind
+from ..scores import mean_probability, view_probabilities
 from .errors import InferenceError
 
-__all__ = ["Prediction", "build_test_item", "predict", "data_mode"]
-
-# The dataset mode that feeds each combination of model streams.
-_MODES = {("rgb", "pose"): "rgbpose", ("rgb",): "rgb", ("pose",): "pose"}
-
-
-def data_mode(cfg: CfgNode) -> str:
-    """``"rgbpose"``, ``"rgb"`` or ``"pose"``: the inputs the configured model takes."""
-    return _MODES[tuple(model_streams(cfg))]
+__all__ = ["Prediction", "build_test_item", "predict"]
 
 
 @dataclass
@@ -72,7 +65,7 @@ def build_test_item(cfg: CfgNode, annotation: Dict[str, Any], video: Path,
     Heatmaps are drawn on the CPU even when the config draws them on the GPU (the same
     maps); bad data raises instead of being skipped.
     """
-    options = DataOptions.from_cfg(cfg, "test", data_mode(cfg))
+    options = DataOptions.from_cfg(cfg, "test", model_kind(cfg.MODEL.MODEL_NAME).key)
     options = options.with_changes(video_prefix="", heatmaps_on_device=False, on_error="raise",
                                    num_views=int(num_views or options.num_views))
     item_ann = dict(annotation, filename=str(video))  # the dataset reads <prefix>/<filename>
@@ -88,16 +81,14 @@ def _view_probabilities(model: nn.Module, inputs: Sequence[torch.Tensor], stream
                         device: torch.device, views_per_batch: int) -> Dict[str, np.ndarray]:
     """Softmax of every view, averaged over the views, per stream."""
     num_views = inputs[0].shape[0]
-    sums: Dict[str, torch.Tensor] = {}
+    logits: Dict[str, List[torch.Tensor]] = {}
     for start in range(0, num_views, views_per_batch):  # bounded memory for many views
-        batch = [x[start:start + views_per_batch].to(device) for x in inputs]
-        out = model(batch)
+        out = model([x[start:start + views_per_batch].to(device) for x in inputs])
         if torch.is_tensor(out):  # a host model with one plain output
             out = {streams[0]: out}
-        for stream, logits in out.items():
-            probs = torch.softmax(logits.float(), dim=-1).sum(0).cpu()
-            sums[stream] = sums.get(stream, 0) + probs
-    return {s: (v / num_views).numpy() for s, v in sums.items()}
+        for stream, value in out.items():
+            logits.setdefault(stream, []).append(value.cpu())
+    return {s: view_probabilities(torch.cat(v), num_views)[0].numpy() for s, v in logits.items()}
 
 
 def predict(model: nn.Module, cfg: CfgNode, item: Dict[str, Any], class_names: List[str],
@@ -105,9 +96,9 @@ def predict(model: nn.Module, cfg: CfgNode, item: Dict[str, Any], class_names: L
     """Run ``model`` on a test ``item`` (:func:`build_test_item`) and score it."""
     device = torch.device(device)
     model = model.to(device).eval()
-    streams = list(model_streams(cfg))
+    streams = list(model_kind(cfg.MODEL.MODEL_NAME).streams)
     probs = _view_probabilities(model, item["inputs"], streams, device, views_per_batch)
-    probs["fused"] = sum(probs[s] for s in streams) / len(streams)
+    probs["fused"] = mean_probability(probs)
     meta = item["meta"]
     heatmaps = None
     if "pose" in streams:

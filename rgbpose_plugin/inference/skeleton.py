@@ -1,19 +1,18 @@
 """The skeleton of the video to classify: from an annotation file, or extracted now.
 
-Either way the result is one annotation dict in the training format (DESIGN.md section
+Either way the result is one annotation dict in the training format (docs/design.md section
 3), so the test pipeline treats the video exactly like a video of the dataset.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import numpy as np
 
-from ..data import AnnotationError, read_annotation_file, validate_annotation
+from ..data import AnnotationError, read_annotation_file, validate_annotation, write_annotation_file
 from ..pose import VideoDecodeError, annotate_video, create_pose_backend
 from .errors import InferenceError
 
@@ -94,8 +93,5 @@ def extract_skeleton(video: Path, backend: str = "mediapipe",
 
 def save_skeleton(annotation: Dict[str, Any], path: Path) -> Path:
     """Write ``annotation`` as a one-video annotation file (reusable with ``--skeleton``)."""
-    data = {"split": {"demo": [annotation["frame_dir"]]}, "annotations": [annotation]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        pickle.dump(data, f, protocol=4)
+    write_annotation_file(path, [annotation], {"demo": [annotation["frame_dir"]]})
     return path

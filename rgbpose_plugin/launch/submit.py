@@ -31,18 +31,22 @@ import submitit
 from fvcore.common.config import CfgNode
 from submitit.slurm.slurm import SlurmExecutor
 
-from ..recipe import STAGES, stage_cfg, stage_pending
+from ..config import stage_cfg
+from ..errors import UserError
+from ..recipe import stage_pending
+from ..stage_graph import STAGE_NAMES, STAGES, stage
 from .job import RecipeJob
 from .options import SlurmOptions, parse_mem_gb, parse_time_min
 
 __all__ = ["PlannedJob", "Submitted", "plan_jobs", "prepare_cfg", "tasks_per_node", "build_executor",
            "sbatch_script", "submit_plan", "manifest_path", "SlurmUnavailable"]
 
-_STAGE1 = ("rgb_only", "pose_only")
-_TRAINING = ("rgb_only", "pose_only", "rgbpose")
+# Stages that need no other stage run side by side, one job each; the rest follow in
+# one job that waits for them (afterok).
+_ROOTS = tuple(s.name for s in STAGES if not s.needs)
 
 
-class SlurmUnavailable(RuntimeError):
+class SlurmUnavailable(UserError, RuntimeError):
     """No SLURM client (``srun``/``sbatch``) on this machine."""
 
 
@@ -72,15 +76,13 @@ class Submitted:
 
 
 # --- the plan --------------------------------------------------------------------------
-def plan_jobs(cfg: CfgNode, stage: str = "") -> List[PlannedJob]:
-    """The jobs to submit: ``stage`` alone, or every pending stage of the recipe."""
-    if stage:
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-        return [PlannedJob(stage, (stage,))]
-    wanted = [s for s in STAGES if s in cfg.RGBPOSE.RECIPE.STAGES and stage_pending(cfg, s)]
-    first = [s for s in wanted if s in _STAGE1]
-    rest = tuple(s for s in wanted if s not in _STAGE1)
+def plan_jobs(cfg: CfgNode, only: str = "") -> List[PlannedJob]:
+    """The jobs to submit: stage ``only`` alone, or every pending stage of the recipe."""
+    if only:
+        return [PlannedJob(stage(only).name, (only,))]
+    wanted = [s for s in STAGE_NAMES if s in cfg.RGBPOSE.RECIPE.STAGES and stage_pending(cfg, s)]
+    first = [s for s in wanted if s in _ROOTS]
+    rest = tuple(s for s in wanted if s not in _ROOTS)
     jobs = [PlannedJob(s, (s,), summarize=len(first) == 1 and not rest) for s in first]
     if rest:
         jobs.append(PlannedJob("+".join(rest), rest, after=tuple(first)))
@@ -91,7 +93,7 @@ def tasks_per_node(opts: SlurmOptions) -> int:
     return opts.gpus_per_node if opts.gpus_per_node else opts.cpu_tasks_per_node
 
 
-def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGES) -> CfgNode:
+def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGE_NAMES) -> CfgNode:
     """``cfg`` made consistent with the job shape (and an absolute OUTPUT_DIR).
 
     Also fills ``opts.gpus_per_node`` / ``opts.cpus_per_task`` from the config when they
@@ -110,10 +112,10 @@ def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGES
         out.RGBPOSE.CPU_PROCESSES = opts.cpu_tasks_per_node
     out.OUTPUT_DIR = os.path.abspath(out.OUTPUT_DIR)
     world = opts.nodes * tasks_per_node(opts)
-    for stage in stages:
-        batch = stage_cfg(out, stage).TRAIN.BATCH_SIZE
-        if stage in _TRAINING and batch % world:
-            raise ValueError(f"stage {stage}: TRAIN.BATCH_SIZE {batch} does not split over "
+    for name in stages:
+        batch = stage_cfg(out, name).TRAIN.BATCH_SIZE
+        if stage(name).action == "train" and batch % world:
+            raise ValueError(f"stage {name}: TRAIN.BATCH_SIZE {batch} does not split over "
                              f"{world} processes ({opts.nodes} node(s) x {tasks_per_node(opts)})")
     out.freeze()
     return out

@@ -1,4 +1,4 @@
-"""Config-driven model wrappers, registered under the names ``MODEL.MODEL_NAME`` takes.
+"""Config-driven model builders, registered under the names ``MODEL.MODEL_NAME`` takes.
 
 | MODEL.MODEL_NAME | builder                 | input            | output             |
 |------------------|-------------------------|------------------|--------------------|
@@ -6,27 +6,26 @@
 | RGBSlowOnly      | create_rgb_slowonly     | [rgb]            | {"rgb"}            |
 | PoseSlowOnly     | create_pose_slowonly    | [heatmaps]       | {"pose"}           |
 
-The architecture comes from ``cfg.RGBPOSE.{RGB,POSE,FUSION}``, the class count from
+The kinds themselves (names, streams, datasets) are :mod:`rgbpose_plugin.model_kinds`;
+this module holds one builder per kind and registers it under the kind's name. The
+architecture comes from ``cfg.RGBPOSE.{RGB,POSE,FUSION}``, the class count from
 ``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Dict, Tuple
+
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
+from ..config.checks import frame_ratio
+from ..model_kinds import MODEL_KINDS, model_kind
 from ..registry import MODEL_REGISTRY, register_model
 from .pathway import PathwaySpec
 from .rgbpose_conv3d import create_pose_slowonly, create_rgb_slowonly, create_rgbpose_conv3d
 
 __all__ = ["build_model", "pathway_spec", "model_streams"]
-
-# Which streams (pathway inputs, in order) each registered model consumes.
-MODEL_STREAMS = {
-    "RGBPoseConv3D": ("rgb", "pose"),
-    "RGBSlowOnly": ("rgb",),
-    "PoseSlowOnly": ("pose",),
-}
 
 
 def pathway_spec(node: CfgNode) -> PathwaySpec:
@@ -43,52 +42,43 @@ def pathway_spec(node: CfgNode) -> PathwaySpec:
     )
 
 
-def model_streams(cfg: CfgNode) -> tuple:
+def model_streams(cfg: CfgNode) -> Tuple[str, ...]:
     """The streams the configured model takes, e.g. ``("rgb", "pose")``."""
-    name = cfg.MODEL.MODEL_NAME
-    if name not in MODEL_STREAMS:
-        raise KeyError(f"MODEL.MODEL_NAME {name!r} is not one of {sorted(MODEL_STREAMS)}")
-    return MODEL_STREAMS[name]
+    return model_kind(cfg.MODEL.MODEL_NAME).streams
 
 
-def _temporal_ratio(cfg: CfgNode) -> int:
-    ratio, rest = divmod(cfg.DATA.POSE_NUM_FRAMES, cfg.DATA.NUM_FRAMES)
-    if rest:
-        raise ValueError(
-            f"DATA.POSE_NUM_FRAMES ({cfg.DATA.POSE_NUM_FRAMES}) must be a multiple of "
-            f"DATA.NUM_FRAMES ({cfg.DATA.NUM_FRAMES}) for the lateral connections"
-        )
-    return ratio
-
-
-@register_model("RGBPoseConv3D")
 def build_rgbpose_conv3d(cfg: CfgNode) -> nn.Module:
     return create_rgbpose_conv3d(
         rgb_pathway=pathway_spec(cfg.RGBPOSE.RGB),
         pose_pathway=pathway_spec(cfg.RGBPOSE.POSE),
         fusion_rgb_stages=tuple(cfg.RGBPOSE.FUSION.RGB_STAGES),
         lateral_kernel_t=cfg.RGBPOSE.FUSION.KERNEL_T,
-        temporal_ratio=_temporal_ratio(cfg),
+        temporal_ratio=frame_ratio(cfg),
         rgb_to_pose_ratio=cfg.RGBPOSE.FUSION.RGB_TO_POSE_RATIO,
         num_classes=cfg.MODEL.NUM_CLASSES,
         dropout_rate=cfg.MODEL.DROPOUT_RATE,
     )
 
 
-@register_model("RGBSlowOnly")
 def build_rgb_slowonly(cfg: CfgNode) -> nn.Module:
     return create_rgb_slowonly(pathway=pathway_spec(cfg.RGBPOSE.RGB),
                                num_classes=cfg.MODEL.NUM_CLASSES,
                                dropout_rate=cfg.MODEL.DROPOUT_RATE)
 
 
-@register_model("PoseSlowOnly")
 def build_pose_slowonly(cfg: CfgNode) -> nn.Module:
     return create_pose_slowonly(pathway=pathway_spec(cfg.RGBPOSE.POSE),
                                 num_classes=cfg.MODEL.NUM_CLASSES,
                                 dropout_rate=cfg.MODEL.DROPOUT_RATE)
 
 
+_BUILDERS: Dict[str, Callable[[CfgNode], nn.Module]] = {
+    "rgbpose": build_rgbpose_conv3d, "rgb": build_rgb_slowonly, "pose": build_pose_slowonly}
+for _kind in MODEL_KINDS:  # one builder per kind, registered under its MODEL_NAME
+    register_model(_kind.name)(_BUILDERS[_kind.key])
+
+
 def build_model(cfg: CfgNode) -> nn.Module:
     """``MODEL_REGISTRY.get(cfg.MODEL.MODEL_NAME)(cfg)``, as PySlowFast builds models."""
+    model_kind(cfg.MODEL.MODEL_NAME)  # an unknown name fails naming the key
     return MODEL_REGISTRY.get(cfg.MODEL.MODEL_NAME)(cfg)

@@ -55,7 +55,7 @@ class PathwaySpec:
         return BOTTLENECK_EXPANSION * self.stage_inner_channels[stage]
 
 
-# The two pathways of the published model (DESIGN.md section 1).
+# The two pathways of the published model (docs/design.md section 1).
 RGB_SLOWONLY_R50 = PathwaySpec()
 POSE_SLOWONLY = PathwaySpec(
     in_channels=17,

@@ -14,6 +14,7 @@ Modules: ``base`` (the backend interface and factory), ``mediapipe_backend`` and
 ``metadata`` (labels CSV, splits), ``cli`` (the command line).
 """
 
+from ..fileio import VideoDecodeError, VideoFrames
 from .annotate import annotate_video
 from .base import (
     COCO17_NAMES,
@@ -27,7 +28,6 @@ from .base import (
 from .extract import VIDEO_EXTENSIONS, ExtractionResult, extract_annotations, find_videos
 from .metadata import LabelTable, read_labels_csv, split_by_column, split_by_ratio
 from .tracking import PoseTracker
-from .video import VideoDecodeError, VideoFrames
 
 __all__ = [
     "COCO17_NAMES",

@@ -1,4 +1,4 @@
-"""One video in, one annotation entry (DESIGN.md section 3) out."""
+"""One video in, one annotation entry (docs/design.md section 3) out."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any, Dict, Union
 
 from tqdm import tqdm
 
+from ..fileio import VideoDecodeError, VideoFrames
 from .base import PoseBackend, check_poses
 from .tracking import PoseTracker
-from .video import VideoDecodeError, VideoFrames
 
 __all__ = ["annotate_video"]
 

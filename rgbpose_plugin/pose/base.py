@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from ..keypoints import COCO17_NAMES
+
 __all__ = [
     "COCO17_NAMES",
     "NUM_KEYPOINTS",
@@ -29,12 +31,6 @@ __all__ = [
     "available_pose_backends",
 ]
 
-COCO17_NAMES = [
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-]
 NUM_KEYPOINTS = len(COCO17_NAMES)
 
 # (keypoints float32 [P, 17, 2] as x, y pixels; scores float32 [P, 17] in [0, 1]).

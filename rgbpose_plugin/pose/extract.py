@@ -10,7 +10,6 @@ only at that point, so changing them costs no pose extraction.
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from tqdm import tqdm
 
+from ..data.annotations import write_annotation_file
+from ..fileio import atomic_pickle
 from .annotate import annotate_video
 from .base import PoseBackend
 
@@ -151,7 +152,7 @@ def extract_annotations(
     done = {ann["frame_dir"] for ann in annotations}
     split = splits if splits is not None else {"all": [v.stem for v in videos]}
     split = {name: [s for s in stems if s in done] for name, stems in split.items()}
-    _atomic_pickle(out, {"split": split, "annotations": annotations})
+    write_annotation_file(out, annotations, split)
     result.num_annotations = len(annotations)
     return result
 
@@ -198,13 +199,5 @@ def _load_part(part: Path, video: Path, cache_key: Dict[str, Any]) -> Optional[D
 
 
 def _save_part(part: Path, video: Path, cache_key: Dict[str, Any], ann: Dict[str, Any]):
-    _atomic_pickle(part, {"key": cache_key, "source": _source_stamp(video), "annotation": ann})
-
-
-def _atomic_pickle(path: Path, obj: Any) -> None:
-    # Write then rename, so an interrupted run never leaves a truncated file behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    atomic_pickle(part, {"key": cache_key, "source": _source_stamp(video), "annotation": ann},
+                  protocol=pickle.HIGHEST_PROTOCOL)

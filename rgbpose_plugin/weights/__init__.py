@@ -1,18 +1,18 @@
 """Weights: pyskl / mmaction2 checkpoint conversion and the stage-1 merge."""
 
 from .convert import (
-    MODEL_NAMES,
     WeightMismatchError,
     check_state_matches,
     config_for_layout,
     mmcv_to_plugin,
     plugin_to_mmcv,
+    state_problems,
+    summarize_problems,
 )
 from .merge import merge_checkpoint_files, merge_stage1_weights
 from .mmcv_names import NameLayout, WeightNameError, from_mmcv, to_mmcv
 
 __all__ = [
-    "MODEL_NAMES",
     "NameLayout",
     "WeightMismatchError",
     "WeightNameError",
@@ -23,5 +23,7 @@ __all__ = [
     "merge_stage1_weights",
     "mmcv_to_plugin",
     "plugin_to_mmcv",
+    "state_problems",
+    "summarize_problems",
     "to_mmcv",
 ]

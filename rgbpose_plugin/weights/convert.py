@@ -7,37 +7,53 @@ an unknown, missing or mis-shaped key raises :class:`WeightMismatchError` naming
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..config import get_cfg
+from ..errors import UserError
+from ..model_kinds import kind_by_key, model_kind
 from ..models import build_model
 from .mmcv_names import NameLayout, from_mmcv, infer_mmcv_layout, infer_plugin_layout, to_mmcv
 
 __all__ = ["WeightMismatchError", "check_state_matches", "config_for_layout",
-           "mmcv_to_plugin", "plugin_to_mmcv", "MODEL_NAMES"]
-
-MODEL_NAMES = {"rgbpose": "RGBPoseConv3D", "rgb": "RGBSlowOnly", "pose": "PoseSlowOnly"}
-LAYOUT_KINDS = {v: k for k, v in MODEL_NAMES.items()}
+           "mmcv_to_plugin", "plugin_to_mmcv", "state_problems", "summarize_problems"]
 
 
-class WeightMismatchError(ValueError):
+
+class WeightMismatchError(UserError, ValueError):
     """A state dict that does not fit the model; the message lists the keys."""
+
+
+def state_problems(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor]
+                   ) -> List[str]:
+    """Why ``state`` does not fit a model whose state dict is ``expected`` (empty if it does):
+    ``missing K``, ``unexpected K`` and ``mis-shaped K: (a) != model (b)`` lines."""
+    problems = [f"missing {k}" for k in sorted(set(expected) - set(state))]
+    problems += [f"unexpected {k}" for k in sorted(set(state) - set(expected))]
+    problems += [f"mis-shaped {k}: {tuple(state[k].shape)} != model {tuple(expected[k].shape)}"
+                 for k in sorted(set(state) & set(expected))
+                 if hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(expected[k].shape)]
+    return problems
+
+
+def summarize_problems(problems: List[str]) -> str:
+    """``"2 tensors missing (e.g. a.w); 1 tensor of another shape (e.g. ...)"``."""
+    kinds: Dict[str, List[str]] = {}
+    for problem in problems:
+        kind, name = problem.split(" ", 1)
+        kinds.setdefault(kind, []).append(name)
+    words = {"missing": "missing in the state", "unexpected": "unknown to the model",
+             "mis-shaped": "of another shape"}
+    return "; ".join(f"{len(v)} tensor(s) {words[k]} (e.g. {v[0]})" for k, v in kinds.items())
 
 
 def check_state_matches(state: Dict[str, torch.Tensor], model: nn.Module, source: str) -> None:
     """Raise unless ``state`` has exactly the model's keys with the model's shapes."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    misshaped = [f"{k}: {tuple(state[k].shape)} != model {tuple(expected[k].shape)}"
-                 for k in sorted(set(state) & set(expected))
-                 if tuple(state[k].shape) != tuple(expected[k].shape)]
-    problems = [f"missing {k}" for k in missing] + [f"unexpected {k}" for k in unexpected]
-    problems += [f"mis-shaped {m}" for m in misshaped]
+    problems = state_problems(state, model.state_dict())
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
@@ -53,7 +69,7 @@ def config_for_layout(layout: NameLayout, state: Dict[str, torch.Tensor],
     """
     cfg = (cfg or get_cfg()).clone()
     cfg.defrost()
-    cfg.MODEL.MODEL_NAME = MODEL_NAMES[layout.kind]
+    cfg.MODEL.MODEL_NAME = kind_by_key(layout.kind).name
     for stream in layout.streams:
         fc = state[f"blocks.{layout.head_block}.proj.{stream}.weight"]
         cfg.MODEL.NUM_CLASSES = int(fc.shape[0])
@@ -79,8 +95,8 @@ def plugin_to_mmcv(checkpoint: Dict, source: str) -> Dict:
     state = checkpoint["model_state"]
     layout = infer_plugin_layout(state)
     name = checkpoint.get("model_name")
-    if name and LAYOUT_KINDS.get(name, layout.kind) != layout.kind:
+    if name and model_kind(name).key != layout.kind:
         raise WeightMismatchError(f"{source}: model_name {name!r} but the weights are a "
-                                  f"{MODEL_NAMES[layout.kind]}")
+                                  f"{kind_by_key(layout.kind).name}")
     return {"state_dict": to_mmcv(state, layout),
             "meta": {"converted_from": source, "epoch": checkpoint.get("epoch", 0)}}

@@ -18,6 +18,9 @@ from typing import Dict, List, Tuple
 import torch
 import torch.nn as nn
 
+from ..model_kinds import kind_by_key
+from ..models import build_model
+from .checkpoints import load_checkpoint, save_checkpoint
 from .convert import WeightMismatchError
 from .mmcv_names import NameLayout, from_mmcv, infer_plugin_layout, to_mmcv
 
@@ -81,12 +84,9 @@ def merge_checkpoint_files(cfg, rgb_path: str, pose_path: str, dst: str) -> List
 
     Returns the widened tensors' names.
     """
-    from ..engine.checkpoint import load_checkpoint, save_checkpoint
-    from ..models import build_model
-
     cfg = cfg.clone()
     cfg.defrost()
-    cfg.MODEL.MODEL_NAME = "RGBPoseConv3D"
+    cfg.MODEL.MODEL_NAME = kind_by_key("rgbpose").name
     rgb, pose = load_checkpoint(rgb_path), load_checkpoint(pose_path)
     try:
         merged, widened = merge_stage1_weights(rgb["model_state"], pose["model_state"],

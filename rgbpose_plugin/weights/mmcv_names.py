@@ -25,11 +25,13 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable
 
+from ..errors import UserError
+
 __all__ = ["NameLayout", "infer_plugin_layout", "infer_mmcv_layout", "to_mmcv", "from_mmcv",
            "WeightNameError"]
 
 
-class WeightNameError(KeyError):
+class WeightNameError(UserError, KeyError):
     """A parameter name that has no counterpart in the other naming scheme."""
 
     def __str__(self) -> str:  # KeyError would quote the whole message

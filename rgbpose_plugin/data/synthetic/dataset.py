@@ -1,6 +1,6 @@
 """Write a whole demo dataset: videos, the annotation pickle, the label names.
 
-Layout (the pyskl / mmaction2 format, DESIGN.md section 3)::
+Layout (the pyskl / mmaction2 format, docs/design.md section 3)::
 
     out_dir/annotations.pkl     {"split": {"train"|"val"|"test": [frame_dir, ...]},
                                  "annotations": [dict, ...]}
@@ -17,7 +17,6 @@ a different cup, and they always land in the same split.
 from __future__ import annotations
 
 import os
-import pickle
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import av
 import numpy as np
 from tqdm import tqdm
 
-from ..compress import PART_SUFFIX, add_h264_stream
+from ...fileio import write_h264
+from ..annotations import write_annotation_file
 from .annotate import annotate
 from .catalog import ActionClass, select_classes
 from .render import render_frame
@@ -79,21 +78,11 @@ def generate_sample(cls: ActionClass, label: int, index: int, *, seed: int = 0,
 
 
 def write_video(path: Path, scene: Scene, *, crf: int = 23, preset: str = "veryfast") -> None:
-    """Render ``scene`` into an H.264 MP4 at ``path`` (via a temporary ``.part`` file)."""
-    part = path.with_name(path.name + PART_SUFFIX)
-    try:
-        with av.open(str(part), "w", format="mp4") as container:
-            stream = add_h264_stream(container, FRAME_W, FRAME_H, Fraction(FPS), crf=crf,
-                                     preset=preset, threads=1, x264_params=X264_PARAMS)
-            for i in range(scene.num_frames):
-                frame = av.VideoFrame.from_image(render_frame(scene, i))
-                frame.pts = i
-                frame.time_base = Fraction(1, FPS)
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode(None))
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
+    """Render ``scene`` into an H.264 MP4 at ``path`` (atomically)."""
+    with write_h264(path, Fraction(FPS), crf=crf, preset=preset, threads=1,
+                    x264_params=X264_PARAMS) as out:
+        for i in range(scene.num_frames):
+            out.write(np.asarray(render_frame(scene, i)))
 
 
 @dataclass
@@ -161,11 +150,9 @@ def make_demo_dataset(out_dir: Union[str, Path], *, seed: int = 0, videos_per_cl
             for label, cls in enumerate(chosen) for i in range(videos_per_class)]
     workers = min(len(jobs), workers or os.cpu_count() or 1)
     annotations = _run(jobs, workers, progress)
-    data = {"split": make_splits(chosen, videos_per_class, seed),
-            "annotations": [_canonical(a) for a in annotations]}
     ann_file = out_dir / "annotations.pkl"
-    with open(ann_file, "wb") as f:
-        pickle.dump(data, f, protocol=4)
+    write_annotation_file(ann_file, [_canonical(a) for a in annotations],
+                          make_splits(chosen, videos_per_class, seed))
     (out_dir / "labels.txt").write_text("".join(c.name + "\n" for c in chosen))
     return ann_file
 

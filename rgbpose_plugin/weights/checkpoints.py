@@ -16,17 +16,19 @@ from __future__ import annotations
 import io
 import os
 import re
-import uuid
 from typing import Dict, List, Optional
 
 import torch
 from iopath.common.file_io import g_pathmgr
 
+from ..errors import UserError
+from ..fileio import atomic_write_bytes
+
 __all__ = ["save_checkpoint", "load_checkpoint", "load_mmcv_checkpoint",
            "list_checkpoints", "last_checkpoint", "checkpoint_path", "CheckpointError"]
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be read or does not fit; the message names the file."""
 
 
@@ -40,28 +42,11 @@ def checkpoint_path(folder: str, epoch: int, iteration: int = 0) -> str:
 
 
 def save_checkpoint(path: str, payload: Dict) -> str:
-    """Write ``payload`` to ``path`` atomically: a crash leaves the old file intact.
-
-    The bytes go to a temporary file in the same folder first and are renamed over
-    ``path`` only once complete, so a reader sees the old checkpoint or the new one,
-    never half a file.
-    """
-    folder = os.path.dirname(path) or "."
-    g_pathmgr.mkdirs(folder)
+    """Write ``payload`` to ``path`` atomically: a crash leaves the old file intact
+    (:func:`rgbpose_plugin.fileio.atomic_write_bytes`)."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    with g_pathmgr.open(tmp, "wb") as f:
-        f.write(buffer.getvalue())
-        if hasattr(f, "flush"):
-            f.flush()
-        if hasattr(f, "fileno"):
-            os.fsync(f.fileno())
-    if "://" not in path:
-        os.replace(tmp, path)  # atomic on POSIX: the old file stays until the new one is whole
-    else:  # remote backends (s3, manifold, ...) have no atomic rename; mv is their best
-        g_pathmgr.mv(tmp, path)
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _read_bytes(path: str) -> io.BytesIO:

@@ -16,12 +16,16 @@ import logging
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..labels import load_label_map
-from .errors import InferenceError
+from ..errors import UserError
+from . import load_label_map
 
-__all__ = ["label_files_near", "resolve_class_names"]
+__all__ = ["LabelMapError", "label_files_near", "resolve_class_names"]
 
 logger = logging.getLogger(__name__)
+
+
+class LabelMapError(UserError, ValueError):
+    """A label map the user named cannot be read or does not fit the model."""
 
 
 def label_files_near(ann_file: str) -> List[Path]:
@@ -39,9 +43,9 @@ def resolve_class_names(labels: Optional[str], ann_file: str, num_classes: int
         try:
             names = load_label_map(labels)
         except (OSError, ValueError) as err:
-            raise InferenceError(str(err)) from err
+            raise LabelMapError(str(err)) from err
         if len(names) != num_classes:
-            raise InferenceError(f"label map {labels} has {len(names)} class names but the "
+            raise LabelMapError(f"label map {labels} has {len(names)} class names but the "
                                  f"model has {num_classes} classes (MODEL.NUM_CLASSES)")
         return names, str(labels)
     for candidate in label_files_near(ann_file):
