@@ -17,7 +17,8 @@ from typing import Callable, Optional, TypeVar
 
 from fvcore.common.registry import Registry
 
-__all__ = ["MODEL_REGISTRY", "DATASET_REGISTRY", "register_model", "register_dataset"]
+__all__ = ["MODEL_REGISTRY", "DATASET_REGISTRY", "register_model", "register_dataset",
+           "mirror_to_host"]
 
 MODEL_REGISTRY = Registry("RGBPOSE_MODEL")
 MODEL_REGISTRY.__doc__ = "Models built from a config: ``MODEL_REGISTRY.get(name)(cfg)``."
@@ -67,3 +68,18 @@ def register_dataset(name: str) -> Callable[[T], T]:
             f"lookup; use {name.capitalize()!r}"
         )
     return _register(DATASET_REGISTRY, "dataset", name)
+
+
+def mirror_to_host() -> bool:
+    """Register every part registered so far in the host's registries (for a host imported
+    after the plugin); True when a host was found."""
+    found = False
+    for ours, kind in ((MODEL_REGISTRY, "model"), (DATASET_REGISTRY, "dataset")):
+        host = host_registry(kind)
+        if host is None:
+            continue
+        found = True
+        for name, obj in ours:
+            if name not in host:
+                host._do_register(name, obj)
+    return found

@@ -7,7 +7,9 @@
 | PoseSlowOnly     | create_pose_slowonly    | [heatmaps]       | {"pose"}           |
 
 The architecture comes from ``cfg.RGBPOSE.{RGB,POSE,FUSION}``, the class count from
-``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper.
+``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper. With
+``RGBPOSE.HOST_MODE`` (a host project's config) the model gets the host's output shape
+(one ``(N, C)`` tensor, :mod:`rgbpose_plugin.host.model_io`); its weights are the same.
 """
 
 from __future__ import annotations
@@ -61,9 +63,18 @@ def _temporal_ratio(cfg: CfgNode) -> int:
     return ratio
 
 
+def _for_caller(model: nn.Module, cfg: CfgNode) -> nn.Module:
+    """The model as is, or speaking the host's language under RGBPOSE.HOST_MODE."""
+    if not cfg.RGBPOSE.get("HOST_MODE", False):
+        return model
+    from ..host.model_io import attach_host_io  # the host layer builds on this module
+
+    return attach_host_io(model, cfg)
+
+
 @register_model("RGBPoseConv3D")
 def build_rgbpose_conv3d(cfg: CfgNode) -> nn.Module:
-    return create_rgbpose_conv3d(
+    return _for_caller(create_rgbpose_conv3d(
         rgb_pathway=pathway_spec(cfg.RGBPOSE.RGB),
         pose_pathway=pathway_spec(cfg.RGBPOSE.POSE),
         fusion_rgb_stages=tuple(cfg.RGBPOSE.FUSION.RGB_STAGES),
@@ -72,21 +83,21 @@ def build_rgbpose_conv3d(cfg: CfgNode) -> nn.Module:
         rgb_to_pose_ratio=cfg.RGBPOSE.FUSION.RGB_TO_POSE_RATIO,
         num_classes=cfg.MODEL.NUM_CLASSES,
         dropout_rate=cfg.MODEL.DROPOUT_RATE,
-    )
+    ), cfg)
 
 
 @register_model("RGBSlowOnly")
 def build_rgb_slowonly(cfg: CfgNode) -> nn.Module:
-    return create_rgb_slowonly(pathway=pathway_spec(cfg.RGBPOSE.RGB),
-                               num_classes=cfg.MODEL.NUM_CLASSES,
-                               dropout_rate=cfg.MODEL.DROPOUT_RATE)
+    return _for_caller(create_rgb_slowonly(pathway=pathway_spec(cfg.RGBPOSE.RGB),
+                                           num_classes=cfg.MODEL.NUM_CLASSES,
+                                           dropout_rate=cfg.MODEL.DROPOUT_RATE), cfg)
 
 
 @register_model("PoseSlowOnly")
 def build_pose_slowonly(cfg: CfgNode) -> nn.Module:
-    return create_pose_slowonly(pathway=pathway_spec(cfg.RGBPOSE.POSE),
-                                num_classes=cfg.MODEL.NUM_CLASSES,
-                                dropout_rate=cfg.MODEL.DROPOUT_RATE)
+    return _for_caller(create_pose_slowonly(pathway=pathway_spec(cfg.RGBPOSE.POSE),
+                                            num_classes=cfg.MODEL.NUM_CLASSES,
+                                            dropout_rate=cfg.MODEL.DROPOUT_RATE), cfg)
 
 
 def build_model(cfg: CfgNode) -> nn.Module:
