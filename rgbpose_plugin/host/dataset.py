@@ -38,6 +38,11 @@ __all__ = ["HostClips", "HostViews", "wrap_for_host"]
 _NO_TIME = torch.zeros(0)
 
 
+def process_count() -> int:
+    """The processes the host's sampler splits the test items over."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 def _check_host_cfg(cfg) -> None:
     if cfg.RGBPOSE.HEATMAP.ON_GPU:
         raise ValueError("RGBPOSE.HEATMAP.ON_GPU must be False under a host (RGBPOSE.HOST_MODE): "
@@ -88,7 +93,7 @@ class HostViews(Dataset):
         self.views = base.num_views
         self.num_clips = len(base) * self.views
         if world_size is None:
-            world_size = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+            world_size = process_count()
         self.padding = -self.num_clips % max(1, int(world_size))
         self.cache_videos = max(1, cache_videos)
         self._cache: OrderedDict[int, Dict[str, Any]] = OrderedDict()
