@@ -138,6 +138,16 @@ def test_flop_pass_and_native_mode(host, tiny_data, tmp_path):
     torch.testing.assert_close(hosted([rgb, pose]), fused)
     with pytest.raises(ValueError, match="MODEL.ARCH"):
         hosted([rgb, rgb])
+    hosted.train()
+    torch.manual_seed(0)
+    scores = hosted([rgb, pose])  # training: fused log-probability carrying both streams
+    assert set(scores.streams) == {"rgb", "pose"} and scores.loss_weights == [1.0, 1.0]
+    fused = (scores.streams["rgb"].softmax(1) + scores.streams["pose"].softmax(1)) / 2
+    torch.testing.assert_close(scores.exp(), fused)
+    assert type(scores.topk(1, dim=1)[1]) is torch.Tensor  # plain tensors out of it
+    from rgbpose_plugin.host import RGBPoseCrossEntropy
+    with pytest.raises(TypeError, match="HOST_MODE"):
+        RGBPoseCrossEntropy()(fused, torch.tensor([0]))
 
 
 def test_checkpoints_cross_load(host, tiny_data, tmp_path):

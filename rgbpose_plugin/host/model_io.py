@@ -23,6 +23,7 @@ checkpoint) is the same as in native mode.
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -46,7 +47,7 @@ class StreamScores(torch.Tensor):
     @classmethod
     def wrap(cls, logits: Dict[str, torch.Tensor], loss_weights: Sequence[float]
              ) -> StreamScores:
-        out = torch.log(fused_probability(logits)).as_subclass(cls)
+        out = fused_log_probability(logits).as_subclass(cls)
         out.streams, out.loss_weights = dict(logits), list(loss_weights)
         return out
 
@@ -55,6 +56,12 @@ def fused_probability(logits: Dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean over the streams of each stream's softmax: ``(N, C)``."""
     probs = [torch.softmax(v.float(), dim=1) for v in logits.values()]
     return sum(probs) / len(probs)
+
+
+def fused_log_probability(logits: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """``log(fused_probability)``, computed without underflow to -inf."""
+    logs = torch.stack([torch.log_softmax(v.float(), dim=1) for v in logits.values()])
+    return torch.logsumexp(logs, dim=0) - math.log(len(logits))
 
 
 class HostModelIO:
