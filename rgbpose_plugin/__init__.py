@@ -2,7 +2,8 @@
 
 Importing the package registers its models and datasets in
 :data:`rgbpose_plugin.registry.MODEL_REGISTRY` / ``DATASET_REGISTRY`` and, inside a
-PySlowFast-style project, in the host's registries too.
+PySlowFast-style project, in the host's registries too, with the ``rgbpose_ce`` loss in
+the host's loss table (:mod:`rgbpose_plugin.host`).
 """
 
 import warnings
@@ -12,13 +13,16 @@ import warnings
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
                         category=FutureWarning)
 
-from . import data  # noqa: F401  (registers the datasets)
+from . import (
+                        data,  # noqa: F401  (registers the datasets)
+                        host,  # noqa: F401  (adapters for a PySlowFast host, its rgbpose_ce loss)
+)
 from .config import add_rgbpose_config, get_cfg, load_cfg
 from .models import (
-    build_model,
-    create_pose_slowonly,
-    create_rgb_slowonly,
-    create_rgbpose_conv3d,
+                        build_model,
+                        create_pose_slowonly,
+                        create_rgb_slowonly,
+                        create_rgbpose_conv3d,
 )
 from .registry import DATASET_REGISTRY, MODEL_REGISTRY
 

@@ -13,11 +13,12 @@ already in ``str.capitalize()`` form, so PySlowFast's lookup finds them.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Optional, TypeVar
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 from fvcore.common.registry import Registry
 
-__all__ = ["MODEL_REGISTRY", "DATASET_REGISTRY", "register_model", "register_dataset"]
+__all__ = ["MODEL_REGISTRY", "DATASET_REGISTRY", "register_model", "register_dataset",
+           "mirror_to_host"]
 
 MODEL_REGISTRY = Registry("RGBPOSE_MODEL")
 MODEL_REGISTRY.__doc__ = "Models built from a config: ``MODEL_REGISTRY.get(name)(cfg)``."
@@ -67,3 +68,41 @@ def register_dataset(name: str) -> Callable[[T], T]:
             f"lookup; use {name.capitalize()!r}"
         )
     return _register(DATASET_REGISTRY, "dataset", name)
+
+
+# What a caller other than the plugin's own trainer needs (a PySlowFast host: tuple items,
+# one output tensor) is an adapter, registered by rgbpose_plugin.host on import and applied
+# by the registered builders when the config says RGBPOSE.HOST_MODE. The data and model
+# packages never import the host package; it plugs itself in here.
+_ADAPTERS: Dict[str, Callable[[Any, Any], Any]] = {}
+
+
+def set_host_adapter(kind: str, adapter: Callable[[Any, Any], Any]) -> None:
+    """Make ``adapter(product, cfg)`` reshape every ``kind`` ("model"/"dataset") built
+    under ``RGBPOSE.HOST_MODE``."""
+    _ADAPTERS[kind] = adapter
+
+
+def for_caller(kind: str, product: T, cfg) -> T:
+    """``product`` as built, or reshaped by the host adapter when the config asks."""
+    if not cfg.get("RGBPOSE", {}).get("HOST_MODE", False):
+        return product
+    if kind not in _ADAPTERS:
+        raise RuntimeError(f"RGBPOSE.HOST_MODE is set but no host {kind} adapter is "
+                           f"registered: import rgbpose_plugin (not only its submodules)")
+    return _ADAPTERS[kind](product, cfg)
+
+
+def mirror_to_host() -> bool:
+    """Register every part registered so far in the host's registries (for a host imported
+    after the plugin); True when a host was found."""
+    found = False
+    for ours, kind in ((MODEL_REGISTRY, "model"), (DATASET_REGISTRY, "dataset")):
+        host = host_registry(kind)
+        if host is None:
+            continue
+        found = True
+        for name, obj in ours:
+            if name not in host:
+                host._do_register(name, obj)
+    return found

@@ -80,12 +80,31 @@ def test_lr_schedules():
     assert lr_at_epoch(cfg, 0) == pytest.approx(0.2)
     assert lr_at_epoch(cfg, 5) == pytest.approx(0.1)
     assert lr_at_epoch(cfg, 2.5) == pytest.approx(0.1 * (1 + math.cos(math.pi / 4)))
-    cfg.SOLVER.LR_POLICY, cfg.SOLVER.STEPS = "steps", [4, 8]
+    # PySlowFast's step policy: STEPS from 0, one relative LR per step.
+    cfg.SOLVER.LR_POLICY, cfg.SOLVER.STEPS = "steps_with_relative_lrs", [0, 4, 8]
+    cfg.SOLVER.LRS = [1.0, 0.1, 0.01]
     assert [lr_at_epoch(cfg, e) for e in (3.99, 4, 8.5)] == pytest.approx([0.2, 0.02, 0.002])
     cfg.SOLVER.WARMUP_EPOCHS, cfg.SOLVER.WARMUP_START_LR = 2.0, 0.0
     assert lr_at_epoch(cfg, 1.0) == pytest.approx(0.1)
     cfg.SOLVER.REFERENCE_BATCH_SIZE, cfg.TRAIN.BATCH_SIZE = 48, 12  # linear scaling
     assert lr_at_epoch(cfg, 3.0) == pytest.approx(0.05)
+    cfg.NUM_SHARDS = 2  # TRAIN.BATCH_SIZE is per shard, as in PySlowFast: total 24
+    assert lr_at_epoch(cfg, 3.0) == pytest.approx(0.1)
+
+
+def test_lr_policies_are_pyslowfasts():
+    cfg = get_cfg()
+    cfg.SOLVER.BASE_LR, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.COSINE_END_LR = 0.2, 10, 0.02
+    cfg.SOLVER.LR_POLICY = "cosine"
+    cfg.SOLVER.WARMUP_EPOCHS, cfg.SOLVER.COSINE_AFTER_WARMUP = 2.0, True
+    # PySlowFast's lr_func_cosine with the warm-up offset: epoch 6 is half-way from 2 to 10.
+    assert lr_at_epoch(cfg, 6.0) == pytest.approx(0.02 + 0.18 * 0.5)
+    cfg.SOLVER.LR_POLICY = "steps"  # the plugin's former policy: a clear error
+    with pytest.raises(ValueError, match="steps_with_relative_lrs with STEPS \\[0, 12, 16\\]"):
+        lr_at_epoch(cfg, 3.0)
+    cfg.SOLVER.LR_POLICY, cfg.SOLVER.STEPS, cfg.SOLVER.LRS = "steps_with_relative_lrs", [4], [1]
+    with pytest.raises(ValueError, match="STEPS starting at 0"):
+        lr_at_epoch(cfg, 3.0)
 
 
 def test_sgd_decays_every_parameter_and_is_plain_momentum():

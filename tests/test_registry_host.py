@@ -39,11 +39,13 @@ def test_plugin_parts_appear_in_host_registries(fake_slowfast):
         cfg = CfgNode()  # the host's own config, extended with the plugin's keys
         cfg.MODEL = CfgNode(); cfg.MODEL.MODEL_NAME = "PoseSlowOnly"; cfg.MODEL.NUM_CLASSES = 5
         cfg.MODEL.DROPOUT_RATE = 0.0
+        cfg.DATA = CfgNode(); cfg.DATA.NUM_FRAMES = 8
         add_rgbpose_config(cfg)
+        assert cfg.RGBPOSE.HOST_MODE  # a host's config: host-shaped items and outputs
         cfg.RGBPOSE.POSE.STAGE_DEPTHS = [1, 1, 1]
-        model = MODEL_REGISTRY.get(cfg.MODEL.MODEL_NAME)(cfg)  # PySlowFast's build_model
+        model = MODEL_REGISTRY.get(cfg.MODEL.MODEL_NAME)(cfg).eval()  # PySlowFast's build_model
         out = model([torch.randn(1, 17, 8, 16, 16)])
-        assert list(out) == ["pose"] and out["pose"].shape == (1, 5)
+        assert out.shape == (1, 5) and torch.allclose(out.sum(1), torch.ones(1))
         for name in ("RGBPoseConv3D", "RGBSlowOnly", "PoseSlowOnly"):
             assert name in MODEL_REGISTRY
         for name in ("rgbpose", "rgbpose_rgb", "rgbpose_pose"):

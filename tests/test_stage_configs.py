@@ -50,8 +50,8 @@ def test_a_mistyped_key_in_a_later_stage_fails_at_load(tmp_path):
         load_cfg(str(bad))
     with pytest.raises(ConfigError, match=r"--opts.*stage rgb_only.*SOLVER\.MAX_EPOHC"):
         load_cfg(str(DEMO), ["RGBPOSE.RECIPE.RGB_ONLY.SOLVER.MAX_EPOHC", 2])
-    with pytest.raises(ConfigError, match=r"stage test.*TRAIN\.MIXED_PRECISION is 'BF16'"):
-        load_cfg(str(DEMO), ["RGBPOSE.RECIPE.TEST.TRAIN.MIXED_PRECISION", "BF16"])
+    with pytest.raises(ConfigError, match=r"stage test.*RGBPOSE\.AMP_DTYPE is 'BF16'"):
+        load_cfg(str(DEMO), ["RGBPOSE.RECIPE.TEST.RGBPOSE.AMP_DTYPE", "BF16"])
 
 
 def test_a_section_cannot_change_a_stages_model():
@@ -65,7 +65,7 @@ def test_a_stage_override_adds_to_the_section_and_the_epoch_cap():
     assert (rgb.SOLVER.MAX_EPOCH, rgb.SOLVER.BASE_LR, rgb.MODEL.MODEL_NAME) == (2, 0.15, "RGBSlowOnly")
     quick = load_cfg(str(NTU), ["RGBPOSE.RECIPE.MAX_EPOCH", 2])
     fused = stage_cfg(quick, "rgbpose")
-    assert (fused.SOLVER.MAX_EPOCH, fused.SOLVER.STEPS) == (2, [1, 2])  # 12, 16 of 20
+    assert (fused.SOLVER.MAX_EPOCH, fused.SOLVER.STEPS) == (2, [0, 1, 2])  # 0, 12, 16 of 20
     assert stage_cfg(quick, "pose_only").SOLVER.MAX_EPOCH == 2
 
 

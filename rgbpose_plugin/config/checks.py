@@ -1,7 +1,7 @@
 """Value checks of a config: every enumerated or bounded key in one table.
 
 fvcore checks that keys exist and types match; these checks catch the values it cannot
-(``TRAIN.MIXED_PRECISION: BF16``, ``DATA.ON_ERROR: ignore``, ``SOLVER.MAX_EPOCH: 0``)
+(``RGBPOSE.AMP_DTYPE: BF16``, ``DATA.ON_ERROR: ignore``, ``SOLVER.MAX_EPOCH: 0``)
 before anything trains, naming the key, the value and the allowed ones.
 """
 
@@ -19,8 +19,8 @@ __all__ = ["CHOICES", "POSITIVE", "check_values", "frame_ratio", "get_key"]
 CHOICES: Dict[str, Tuple[str, ...]] = {
     "DATA.ON_ERROR": ("raise", "skip"),
     "SOLVER.OPTIMIZING_METHOD": ("sgd",),
-    "SOLVER.LR_POLICY": ("steps", "cosine"),
-    "TRAIN.MIXED_PRECISION": ("", "bf16", "fp16"),
+    "SOLVER.LR_POLICY": ("cosine", "steps_with_relative_lrs"),
+    "RGBPOSE.AMP_DTYPE": ("fp16", "bf16"),
     "RGBPOSE.RECIPE.ON_CONFIG_CHANGE": ("stop", "reuse", "redo"),
 }
 # Keys that must be > 0.

@@ -40,19 +40,25 @@ def _host_defaults() -> CfgNode:
     _C.TRAIN = CfgNode()
     _C.TRAIN.ENABLE = True
     _C.TRAIN.DATASET = "rgbpose"
-    _C.TRAIN.BATCH_SIZE = 48  # Total over all processes.
+    # Clips per iteration on one shard (node), split over its processes; as PySlowFast
+    # divides it by NUM_GPUS, the total over NUM_SHARDS nodes is NUM_SHARDS times this.
+    _C.TRAIN.BATCH_SIZE = 48
     _C.TRAIN.EVAL_PERIOD = 1
     _C.TRAIN.CHECKPOINT_PERIOD = 1
     _C.TRAIN.AUTO_RESUME = True
-    _C.TRAIN.CHECKPOINT_FILE_PATH = ""
+    _C.TRAIN.CHECKPOINT_FILE_PATH = ""  # Weights to start from (model_state only here).
+    _C.TRAIN.MIXED_PRECISION = False  # PySlowFast's: autocast (CUDA only); see RGBPOSE.AMP_DTYPE.
 
     _C.TEST = CfgNode()
     _C.TEST.ENABLE = True
     _C.TEST.DATASET = "rgbpose"
-    _C.TEST.BATCH_SIZE = 8  # Videos (each with NUM_ENSEMBLE_VIEWS views), total.
-    _C.TEST.NUM_ENSEMBLE_VIEWS = 10
+    # Clips (views) per batch on one shard, as in PySlowFast; the plugin's own tester rounds
+    # it down to whole videos of NUM_ENSEMBLE_VIEWS views each (at least one video).
+    _C.TEST.BATCH_SIZE = 80
+    _C.TEST.NUM_ENSEMBLE_VIEWS = 10  # Temporal clips per video.
+    _C.TEST.NUM_SPATIAL_CROPS = 1  # The plugin tests the whole (compacted) frame: must be 1.
     _C.TEST.CHECKPOINT_FILE_PATH = ""
-    _C.TEST.SAVE_RESULTS_PATH = ""
+    _C.TEST.SAVE_RESULTS_PATH = ""  # Relative to OUTPUT_DIR (os.path.join), as in PySlowFast.
 
     _C.DATA = CfgNode()
     _C.DATA.PATH_TO_DATA_DIR = ""
@@ -76,10 +82,13 @@ def _host_defaults() -> CfgNode:
     _C.SOLVER = CfgNode()
     _C.SOLVER.OPTIMIZING_METHOD = "sgd"
     _C.SOLVER.BASE_LR = 0.0075
-    _C.SOLVER.LR_POLICY = "steps"  # "steps" or "cosine", applied per iteration.
-    _C.SOLVER.STEPS = [12, 16]  # Epochs at which the LR is multiplied by GAMMA.
-    _C.SOLVER.GAMMA = 0.1
+    # PySlowFast's policies, applied per iteration: "cosine" (BASE_LR to COSINE_END_LR) or
+    # "steps_with_relative_lrs" (BASE_LR * LRS[i] from epoch STEPS[i]; STEPS starts at 0).
+    _C.SOLVER.LR_POLICY = "steps_with_relative_lrs"
+    _C.SOLVER.STEPS = [0, 12, 16]
+    _C.SOLVER.LRS = [1.0, 0.1, 0.01]
     _C.SOLVER.COSINE_END_LR = 0.0
+    _C.SOLVER.COSINE_AFTER_WARMUP = False  # Cosine starts after the warm-up epochs.
     _C.SOLVER.MAX_EPOCH = 20
     _C.SOLVER.MOMENTUM = 0.9
     _C.SOLVER.NESTEROV = False
@@ -93,7 +102,7 @@ def _host_defaults() -> CfgNode:
 
     _C.TENSORBOARD = CfgNode()
     _C.TENSORBOARD.ENABLE = False
-    _C.TENSORBOARD.LOG_DIR = ""  # Empty: <stage folder>/tensorboard.
+    _C.TENSORBOARD.LOG_DIR = ""  # As PySlowFast: OUTPUT_DIR/runs-<TRAIN.DATASET>/LOG_DIR.
     return _C
 
 
@@ -117,10 +126,12 @@ def _pathway(in_channels, stem_channels, stem_stride, pool_stride, depths, inner
     return p
 
 
-def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
+def add_rgbpose_config(cfg: CfgNode, host_mode: bool = True) -> CfgNode:
     """Add the plugin's keys to ``cfg`` in place (and return it).
 
     Only keys the config lacks are added, so a host project's own settings win.
+    ``host_mode`` is the default of ``RGBPOSE.HOST_MODE``: True for a host project's
+    config (PySlowFast-shaped items and outputs), False from :func:`get_cfg`.
     """
     # --- Keys inside the host's groups -------------------------------------------------
     for group in ("DATA", "TRAIN", "TEST", "MODEL", "SOLVER", "DATA_LOADER"):
@@ -137,15 +148,23 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     # and use another sample).
     _set_missing(cfg.DATA, "ON_ERROR", "raise")
     _set_missing(cfg.DATA, "DECODE_THREADS", 0)  # PyAV codec threads; 0 = automatic.
-    _set_missing(cfg.TRAIN, "MIXED_PRECISION", "")  # "", "bf16" or "fp16" (CUDA only).
     _set_missing(cfg.TRAIN, "CHANNELS_LAST", False)  # channels_last_3d (CUDA only).
     _set_missing(cfg.TEST, "FUSION_WEIGHTS", [[1.0, 1.0], [2.0, 1.0], [1.0, 2.0]])
-    _set_missing(cfg.SOLVER, "REFERENCE_BATCH_SIZE", 0)  # >0: scale LR by batch / this.
+    # >0: the plugin's trainer scales BASE_LR by (TRAIN.BATCH_SIZE * NUM_SHARDS) / this.
+    # PySlowFast's trainer does not scale: under a host, BASE_LR is used as written.
+    _set_missing(cfg.SOLVER, "REFERENCE_BATCH_SIZE", 0)
 
     # --- The plugin's own group ---------------------------------------------------------
     if "RGBPOSE" in cfg:
         return cfg
     _R = cfg.RGBPOSE = CfgNode()
+    # True: datasets give PySlowFast's (inputs, label, index, time, meta) tuples, one test
+    # item per (video, view), and models give one (N, C) tensor (rgbpose_plugin.host).
+    # False: the plugin's own dict items and {"rgb", "pose"} outputs.
+    _R.HOST_MODE = bool(host_mode)
+    # Autocast dtype when TRAIN.MIXED_PRECISION is on: "fp16" (with a gradient scaler, as
+    # PySlowFast) or "bf16" (no scaler). Only the plugin's own trainer reads it.
+    _R.AMP_DTYPE = "fp16"
     # CPU processes per shard when NUM_GPUS is 0 (DDP over gloo); 1 trains in-process.
     _R.CPU_PROCESSES = 1
 
@@ -211,4 +230,4 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
 
 def get_cfg() -> CfgNode:
     """A fresh copy of the complete default config."""
-    return add_rgbpose_config(_host_defaults())
+    return add_rgbpose_config(_host_defaults(), host_mode=False)

@@ -7,6 +7,9 @@ kind's streams:
 * ``Rgbpose``: RGB + pose heatmaps (inputs ``[rgb, pose]``), the fused model;
 * ``Rgbpose_rgb``: RGB only (``[rgb]``), stage 1a;
 * ``Rgbpose_pose``: pose heatmaps only (``[pose]``), stage 1b; no video is read.
+
+With ``RGBPOSE.HOST_MODE`` (a host project's config) the registered builders return the
+host-shaped view of the dataset (:mod:`rgbpose_plugin.host.dataset`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import functools
 
 from fvcore.common.config import CfgNode
+from torch.utils.data import Dataset
 
 from ..model_kinds import MODEL_KINDS
-from ..registry import register_dataset
+from ..registry import for_caller, register_dataset
 from .dataset import RGBPoseDataset
 
 __all__ = ["build_dataset"]
@@ -27,5 +31,10 @@ def build_dataset(cfg: CfgNode, split: str, mode: str = "rgbpose") -> RGBPoseDat
     return RGBPoseDataset.from_cfg(cfg, split, mode)
 
 
+def _registered(cfg: CfgNode, split: str, mode: str) -> Dataset:
+    """What the registry builds: host-shaped under RGBPOSE.HOST_MODE (rgbpose_plugin.host)."""
+    return for_caller("dataset", build_dataset(cfg, split, mode), cfg)
+
+
 for _kind in MODEL_KINDS:
-    register_dataset(_kind.dataset_registry_name)(functools.partial(build_dataset, mode=_kind.key))
+    register_dataset(_kind.dataset_registry_name)(functools.partial(_registered, mode=_kind.key))

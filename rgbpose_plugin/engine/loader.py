@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..registry import DATASET_REGISTRY
-from .distributed import get_info
+from .distributed import get_info, processes_per_shard
 
 __all__ = ["build_dataset", "build_loader", "TrainSampler", "EvalSampler"]
 
@@ -61,11 +61,20 @@ class EvalSampler(Sampler):
         return len(self.indices)
 
 
-def per_process_batch(total: int, what: str) -> int:
-    world = get_info().world_size
-    if total % world:
-        raise ValueError(f"{what} ({total}) must be divisible by the number of processes ({world})")
-    return total // world
+def per_process_batch(cfg, per_shard: int, what: str) -> int:
+    """PySlowFast's meaning: a batch size counts one shard (node), split over its processes."""
+    procs = processes_per_shard(cfg)
+    if per_shard % procs:
+        raise ValueError(f"{what} ({per_shard}) must be divisible by the processes per shard "
+                         f"({procs}: NUM_GPUS, or RGBPOSE.CPU_PROCESSES on the CPU)")
+    return per_shard // procs
+
+
+def test_videos_per_batch(cfg) -> int:
+    """Videos per test batch and process: TEST.BATCH_SIZE counts clips per shard (as in
+    PySlowFast); each test item here holds NUM_ENSEMBLE_VIEWS clips of one video."""
+    clips = max(1, cfg.TEST.BATCH_SIZE // processes_per_shard(cfg))
+    return max(1, clips // cfg.TEST.NUM_ENSEMBLE_VIEWS)
 
 
 def build_loader(cfg, dataset: Dataset, split: str) -> DataLoader:
@@ -74,11 +83,11 @@ def build_loader(cfg, dataset: Dataset, split: str) -> DataLoader:
     info = get_info()
     if split == "train":
         sampler = TrainSampler(len(dataset), cfg.RNG_SEED, info.rank, info.world_size)
-        batch = per_process_batch(cfg.TRAIN.BATCH_SIZE, "TRAIN.BATCH_SIZE")
+        batch = per_process_batch(cfg, cfg.TRAIN.BATCH_SIZE, "TRAIN.BATCH_SIZE")
     else:
         sampler = EvalSampler(len(dataset), info.rank, info.world_size)
-        total = cfg.TEST.BATCH_SIZE if split == "test" else cfg.TRAIN.BATCH_SIZE
-        batch = max(1, total // info.world_size)
+        batch = (test_videos_per_batch(cfg) if split == "test"
+                 else max(1, cfg.TRAIN.BATCH_SIZE // processes_per_shard(cfg)))
     workers = cfg.DATA_LOADER.NUM_WORKERS
     return DataLoader(
         dataset, batch_size=batch, sampler=sampler, num_workers=workers,

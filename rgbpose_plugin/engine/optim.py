@@ -15,9 +15,11 @@ __all__ = ["build_optimizer", "scaled_base_lr", "lr_at_epoch", "set_lr"]
 
 
 def scaled_base_lr(cfg) -> float:
-    """BASE_LR, scaled linearly when the total batch differs from the reference's."""
+    """BASE_LR, scaled linearly when the total batch (TRAIN.BATCH_SIZE per shard times
+    NUM_SHARDS) differs from SOLVER.REFERENCE_BATCH_SIZE (when that is set)."""
     ref = cfg.SOLVER.REFERENCE_BATCH_SIZE
-    return cfg.SOLVER.BASE_LR * (cfg.TRAIN.BATCH_SIZE / ref if ref > 0 else 1.0)
+    total = cfg.TRAIN.BATCH_SIZE * max(1, cfg.NUM_SHARDS)
+    return cfg.SOLVER.BASE_LR * (total / ref if ref > 0 else 1.0)
 
 
 def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
@@ -34,14 +36,40 @@ def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
                            momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV)
 
 
+def _cosine(cfg, base: float, epoch: float) -> float:
+    s = cfg.SOLVER
+    offset = s.WARMUP_EPOCHS if s.COSINE_AFTER_WARMUP else 0.0
+    if not s.COSINE_END_LR < base:
+        raise ValueError(f"SOLVER.COSINE_END_LR ({s.COSINE_END_LR}) must be below the base "
+                         f"learning rate ({base})")
+    progress = (epoch - offset) / (s.MAX_EPOCH - offset)
+    return s.COSINE_END_LR + (base - s.COSINE_END_LR) * (math.cos(math.pi * progress) + 1) / 2
+
+
+def _steps_with_relative_lrs(cfg, base: float, epoch: float) -> float:
+    s = cfg.SOLVER
+    steps = list(s.STEPS)
+    if not steps or steps[0] != 0 or len(s.LRS) != len(steps):
+        raise ValueError(
+            f"SOLVER.LR_POLICY steps_with_relative_lrs needs SOLVER.STEPS starting at 0 and "
+            f"one SOLVER.LRS factor per step (PySlowFast's meaning); got STEPS {steps}, "
+            f"LRS {list(s.LRS)}")
+    index = sum(epoch >= step for step in steps) - 1  # the last step reached
+    return base * s.LRS[index]
+
+
+# PySlowFast looks policies up as lr_func_<LR_POLICY>; these are its two, same formulas.
+_POLICIES = {"cosine": _cosine, "steps_with_relative_lrs": _steps_with_relative_lrs}
+
+
 def _schedule_lr(cfg, epoch: float) -> float:
-    base = scaled_base_lr(cfg)
-    if cfg.SOLVER.LR_POLICY == "cosine":
-        end = cfg.SOLVER.COSINE_END_LR
-        return end + (base - end) * (1 + math.cos(math.pi * epoch / cfg.SOLVER.MAX_EPOCH)) / 2
-    if cfg.SOLVER.LR_POLICY == "steps":
-        return base * cfg.SOLVER.GAMMA ** sum(epoch >= s for s in cfg.SOLVER.STEPS)
-    raise ValueError(f"SOLVER.LR_POLICY {cfg.SOLVER.LR_POLICY!r}: use 'cosine' or 'steps'")
+    policy = cfg.SOLVER.LR_POLICY
+    if policy not in _POLICIES:
+        hint = (" (the former 'steps' with STEPS [12, 16] and GAMMA 0.1 is "
+                "steps_with_relative_lrs with STEPS [0, 12, 16] and LRS [1, 0.1, 0.01])"
+                if policy == "steps" else "")
+        raise ValueError(f"SOLVER.LR_POLICY {policy!r}: use one of {sorted(_POLICIES)}{hint}")
+    return _POLICIES[policy](cfg, scaled_base_lr(cfg), epoch)
 
 
 def lr_at_epoch(cfg, epoch: float) -> float:

@@ -28,7 +28,9 @@ __all__ = ["test", "results_path"]
 
 
 def results_path(cfg) -> str:
-    return cfg.TEST.SAVE_RESULTS_PATH or os.path.join(cfg.OUTPUT_DIR, "test_results.pkl")
+    """TEST.SAVE_RESULTS_PATH joined to OUTPUT_DIR (as PySlowFast does; an absolute path
+    stays as it is), else OUTPUT_DIR/test_results.pkl."""
+    return os.path.join(cfg.OUTPUT_DIR, cfg.TEST.SAVE_RESULTS_PATH or "test_results.pkl")
 
 
 def test(cfg) -> Dict:

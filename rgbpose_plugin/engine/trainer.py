@@ -24,10 +24,10 @@ from typing import Dict, Optional
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..data import draw_heatmaps, to_device
 from ..models import build_model, model_streams
+from ..models.losses import stream_losses
 from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
 from .distributed import all_gather_objects, barrier, get_info, is_main
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
@@ -79,18 +79,25 @@ def prepare_batch(batch: Dict, cfg, device: torch.device):
     return inputs, moved["label"]
 
 
+_AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _amp_dtype(cfg, device: torch.device) -> Optional[torch.dtype]:
+    """TRAIN.MIXED_PRECISION (PySlowFast's switch) in RGBPOSE.AMP_DTYPE; None when off."""
+    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
+        return None
+    if cfg.RGBPOSE.AMP_DTYPE not in _AMP_DTYPES:
+        raise ValueError(f"RGBPOSE.AMP_DTYPE {cfg.RGBPOSE.AMP_DTYPE!r}: use one of {sorted(_AMP_DTYPES)}")
+    return _AMP_DTYPES[cfg.RGBPOSE.AMP_DTYPE]
+
+
 def _autocast(cfg, device: torch.device):
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.TRAIN.MIXED_PRECISION)
-    if dtype is None or device.type != "cuda":
-        return nullcontext()
-    return torch.autocast(device_type="cuda", dtype=dtype)
+    dtype = _amp_dtype(cfg, device)
+    return nullcontext() if dtype is None else torch.autocast(device_type="cuda", dtype=dtype)
 
 
 def _loss(cfg, out: Dict[str, torch.Tensor], labels: torch.Tensor) -> Dict[str, torch.Tensor]:
-    weights = dict(zip(("rgb", "pose"), cfg.RGBPOSE.HEAD.LOSS_WEIGHTS))
-    losses = {f"loss_{s}": F.cross_entropy(v.float(), labels) for s, v in out.items()}
-    losses["loss"] = sum(weights[s] * losses[f"loss_{s}"] for s in out)
-    return losses
+    return stream_losses(out, labels, cfg.RGBPOSE.HEAD.LOSS_WEIGHTS)
 
 
 def _flat_views(inputs):
@@ -130,7 +137,7 @@ class _Trainer:
         if cfg.TRAIN.CHANNELS_LAST and self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last_3d)
         self.optimizer = build_optimizer(cfg, self.model)
-        fp16 = cfg.TRAIN.MIXED_PRECISION == "fp16" and self.device.type == "cuda"
+        fp16 = _amp_dtype(cfg, self.device) == torch.float16
         self.scaler = torch.amp.GradScaler("cuda") if fp16 else None
         self.epoch, self.iter_in_epoch, self.global_step = 0, 0, 0
         self._resume_or_init()
@@ -143,7 +150,8 @@ class _Trainer:
         self.val_loader = None
         if cfg.TRAIN.EVAL_PERIOD > 0:
             self.val_loader = build_loader(cfg, build_dataset(cfg, "val"), "val")
-        tb = cfg.TENSORBOARD.LOG_DIR or os.path.join(cfg.OUTPUT_DIR, "tensorboard")
+        # PySlowFast's place: OUTPUT_DIR/runs-<TRAIN.DATASET>/LOG_DIR.
+        tb = os.path.join(cfg.OUTPUT_DIR, f"runs-{cfg.TRAIN.DATASET}", cfg.TENSORBOARD.LOG_DIR)
         self.stats = StatsWriter(cfg.OUTPUT_DIR, tb if cfg.TENSORBOARD.ENABLE else "")
 
     # --- checkpoints ---------------------------------------------------------------------

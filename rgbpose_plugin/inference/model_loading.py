@@ -15,6 +15,7 @@ import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..config import ConfigError, get_cfg, load_cfg, merge_opts, stage_cfg
+from ..host.config import native_cfg_from_host
 from ..models import build_model
 from ..stage_graph import stage_that_tests
 from ..weights import state_problems, summarize_problems
@@ -25,14 +26,21 @@ __all__ = ["config_from_checkpoint", "resolve_config", "load_model"]
 
 
 def config_from_checkpoint(checkpoint: Dict[str, Any], path: str) -> CfgNode:
-    """The config a plugin checkpoint was trained with (its ``"cfg"`` YAML dump)."""
+    """The config a checkpoint was trained with (its ``"cfg"`` YAML dump).
+
+    A host project's checkpoint (PySlowFast's, ``RGBPOSE.HOST_MODE`` on) stores the host's
+    whole config: only the keys the plugin knows are taken from it.
+    """
     text = checkpoint.get("cfg")
     if not text:
         raise InferenceError(f"checkpoint {path} stores no config; pass the training config "
                              f"with --cfg")
     cfg = get_cfg()
     try:
-        cfg.merge_from_other_cfg(CfgNode.load_cfg(text))
+        stored = CfgNode.load_cfg(text)
+        if stored.get("RGBPOSE", {}).get("HOST_MODE", False):
+            return native_cfg_from_host(stored, cfg)
+        cfg.merge_from_other_cfg(stored)
     except (KeyError, ValueError, AssertionError) as err:
         raise InferenceError(f"checkpoint {path}: its stored config does not load "
                              f"({err}); pass the training config with --cfg") from err

@@ -111,12 +111,12 @@ def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGE_
     if not opts.gpus_per_node:
         out.RGBPOSE.CPU_PROCESSES = opts.cpu_tasks_per_node
     out.OUTPUT_DIR = os.path.abspath(out.OUTPUT_DIR)
-    world = opts.nodes * tasks_per_node(opts)
+    per_node = tasks_per_node(opts)
     for name in stages:
-        batch = stage_cfg(out, name).TRAIN.BATCH_SIZE
-        if stage(name).action == "train" and batch % world:
-            raise ValueError(f"stage {name}: TRAIN.BATCH_SIZE {batch} does not split over "
-                             f"{world} processes ({opts.nodes} node(s) x {tasks_per_node(opts)})")
+        batch = stage_cfg(out, name).TRAIN.BATCH_SIZE  # per node, as in PySlowFast
+        if stage(name).action == "train" and batch % per_node:
+            raise ValueError(f"stage {name}: TRAIN.BATCH_SIZE {batch} (per node) does not "
+                             f"split over {per_node} processes per node")
     out.freeze()
     return out
 

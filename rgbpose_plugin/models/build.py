@@ -9,11 +9,15 @@
 The kinds themselves (names, streams, datasets) are :mod:`rgbpose_plugin.model_kinds`;
 this module holds one builder per kind and registers it under the kind's name. The
 architecture comes from ``cfg.RGBPOSE.{RGB,POSE,FUSION}``, the class count from
-``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper.
+``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper. With
+``RGBPOSE.HOST_MODE`` (a host project's config) the registered builder returns the model
+with the host's output shape (one ``(N, C)`` tensor, :mod:`rgbpose_plugin.host`); its
+weights are the same.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Dict, Tuple
 
 import torch.nn as nn
@@ -21,7 +25,7 @@ from fvcore.common.config import CfgNode
 
 from ..config.checks import frame_ratio
 from ..model_kinds import MODEL_KINDS, model_kind
-from ..registry import MODEL_REGISTRY, register_model
+from ..registry import MODEL_REGISTRY, for_caller, register_model
 from .pathway import PathwaySpec
 from .rgbpose_conv3d import create_pose_slowonly, create_rgb_slowonly, create_rgbpose_conv3d
 
@@ -74,8 +78,15 @@ def build_pose_slowonly(cfg: CfgNode) -> nn.Module:
 
 _BUILDERS: Dict[str, Callable[[CfgNode], nn.Module]] = {
     "rgbpose": build_rgbpose_conv3d, "rgb": build_rgb_slowonly, "pose": build_pose_slowonly}
+
+
+def _registered(cfg: CfgNode, build: Callable[[CfgNode], nn.Module]) -> nn.Module:
+    """What the registry builds: host-shaped outputs under RGBPOSE.HOST_MODE."""
+    return for_caller("model", build(cfg), cfg)
+
+
 for _kind in MODEL_KINDS:  # one builder per kind, registered under its MODEL_NAME
-    register_model(_kind.name)(_BUILDERS[_kind.key])
+    register_model(_kind.name)(functools.partial(_registered, build=_BUILDERS[_kind.key]))
 
 
 def build_model(cfg: CfgNode) -> nn.Module:

@@ -1,0 +1,1 @@
+from .build import DATASET_REGISTRY, build_dataset  # noqa: F401

@@ -1,0 +1,1 @@
+from .build import MODEL_REGISTRY, build_model  # noqa: F401

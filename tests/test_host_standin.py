@@ -1,0 +1,180 @@
+"""The plugin inside a PySlowFast-style host (the stand-in in tests/host_standin).
+
+The host's own loops train and test the plugin's models; the results match the plugin's
+own tester on the same checkpoint and views, and one host training step has the plugin
+trainer's gradients.
+"""
+
+import numpy as np
+import pytest
+import torch
+from fvcore.nn import flop_count
+from host_fixtures import host_cfg, make_host_dataset, native_twin, standin_host
+from torch.utils.data._utils.collate import default_collate
+
+from rgbpose_plugin.config import get_cfg
+from rgbpose_plugin.data import collate
+from rgbpose_plugin.engine.evaluation import load_results
+from rgbpose_plugin.engine.tester import test as plugin_test
+
+
+@pytest.fixture(scope="module")
+def host():
+    yield from standin_host()
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return make_host_dataset(tmp_path_factory.mktemp("host_data"))
+
+
+MODELS = [("RGBPoseConv3D", "rgbpose", "1:1"), ("RGBSlowOnly", "rgbpose_rgb", "rgb"),
+          ("PoseSlowOnly", "rgbpose_pose", "pose")]
+
+
+def _plugin_scores(cfg, checkpoint, out_dir, metric):
+    """Our tester on ``checkpoint``: (top-1, per-video scores in the host's scale)."""
+    ncfg = native_twin(cfg)
+    ncfg.OUTPUT_DIR, ncfg.TEST.CHECKPOINT_FILE_PATH = str(out_dir), checkpoint
+    result = plugin_test(ncfg)
+    scores = load_results(result["results"])
+    views = ncfg.TEST.NUM_ENSEMBLE_VIEWS
+    if metric == "1:1":  # the host sums (p_rgb + p_pose) / 2 over the views
+        per_video = views * (scores.scores["rgb"] + scores.scores["pose"]) / 2
+    else:
+        per_video = views * scores.scores[metric]
+    return result["metrics"][metric]["top1"], per_video[np.argsort(scores.indices)]
+
+
+@pytest.mark.parametrize("model_name,dataset,metric", MODELS)
+def test_host_trains_and_tests_like_the_plugin(host, tiny_data, tmp_path, model_name, dataset,
+                                              metric):
+    epochs = 2 if model_name == "RGBPoseConv3D" else 1
+    cfg = host_cfg(tiny_data, tmp_path / "host", "MODEL.MODEL_NAME", model_name,
+                   "TRAIN.DATASET", dataset, "TEST.DATASET", dataset, "SOLVER.MAX_EPOCH", epochs)
+    history = host.train(cfg)
+    assert history["flops"] > 0  # the host's model-analysis pass ran on one RGB clip
+    assert len(history["checkpoints"]) == epochs and len(history["val_top1_err"]) == epochs
+    meter = host.test(cfg)
+    assert (meter.clip_count == cfg.TEST.NUM_ENSEMBLE_VIEWS).all()
+    top1, per_video = _plugin_scores(cfg, history["checkpoints"][-1], tmp_path / "ours", metric)
+    assert meter.top1() == pytest.approx(top1)
+    np.testing.assert_allclose(meter.video_preds.numpy(), per_video, rtol=1e-5, atol=1e-6)
+
+
+def test_one_host_step_has_the_plugin_trainers_gradients(host, tiny_data, tmp_path):
+    from slowfast.models import build_model
+    from slowfast.models.losses import get_loss_func
+
+    from rgbpose_plugin.engine.trainer import _Trainer
+
+    cfg = host_cfg(tiny_data, tmp_path / "host", "RGBPOSE.HEAD.LOSS_WEIGHTS", "[1.0, 0.5]")
+    ncfg = native_twin(cfg)
+    ncfg.OUTPUT_DIR = str(tmp_path / "ours")
+    trainer = _Trainer(ncfg)
+    host_model = build_model(cfg)
+    host_model.load_state_dict(trainer.model.state_dict())
+    indices = [0, 1, 3, 4]
+    batch = collate([trainer.train_set[i] for i in indices])
+    inputs, labels, index, time, meta = default_collate(
+        [host.construct_loader(cfg, "train").dataset[i] for i in indices])
+    for a, b in zip(inputs, batch["inputs"]):
+        assert torch.equal(a, b)  # the host's items are the plugin's
+    assert torch.equal(labels, batch["label"]) and time.numel() == 0 and meta == {}
+
+    torch.manual_seed(3)  # the same dropout masks in both steps
+    trainer.net.train()
+    trainer._step(batch)
+    optimizer = torch.optim.SGD(host_model.parameters(), lr=0.0)
+    torch.manual_seed(3)
+    host_model.train()
+    loss, preds = host.train_step(host_model, inputs, labels, optimizer,
+                                  get_loss_func("rgbpose_ce")(reduction="mean"), cfg)
+    assert preds.shape == (4, cfg.MODEL.NUM_CLASSES)
+    ours_grads = dict(trainer.model.named_parameters())
+    diffs = [(p.grad - ours_grads[n].grad).abs().max().item()
+             for n, p in host_model.named_parameters()]
+    assert max(diffs) <= 1e-6
+    assert max(p.grad.abs().max().item() for p in host_model.parameters()) > 1e-4
+
+
+def test_every_view_counts_once_with_a_distributed_sampler(host, tiny_data, tmp_path,
+                                                            monkeypatch):
+    from slowfast.models import build_model
+
+    cfg = host_cfg(tiny_data, tmp_path / "host")
+    model = build_model(cfg)  # untrained weights serve: only the bookkeeping is checked
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    cfg.TEST.CHECKPOINT_FILE_PATH = host.save_checkpoint(model, optimizer, 0, cfg)
+    single = host.test(cfg)
+    import rgbpose_plugin.host.dataset as host_dataset
+
+    world = 4  # 5 test videos x 2 views = 10 items: the sampler would repeat two
+    monkeypatch.setattr(host_dataset, "process_count", lambda: world)  # as torch.distributed says
+    spread = host.test(cfg, world_size=world)
+    dataset = host.construct_loader(cfg, "test").dataset
+    assert (dataset.num_videos, dataset.padding, len(dataset) % world) == (10, 2, 0)
+    torch.testing.assert_close(spread.video_preds, single.video_preds)
+    assert spread.top1() == single.top1()
+
+
+def test_flop_pass_and_native_mode(host, tiny_data, tmp_path):
+    from slowfast.models import build_model
+
+    cfg = host_cfg(tiny_data, tmp_path / "host")
+    hosted = build_model(cfg).eval()
+    ncfg = native_twin(cfg)
+    native = build_model(ncfg).eval()  # the same registry; the plugin's own config
+    assert not ncfg.RGBPOSE.HOST_MODE and get_cfg().RGBPOSE.HOST_MODE is False
+    rgb = torch.rand(1, 3, 4, 32, 32)
+    pose = torch.zeros(1, 17, 16, 8, 8)
+    flops_host, _ = flop_count(hosted, ([rgb],))
+    flops_native, _ = flop_count(native, ([rgb, pose],))
+    assert sum(flops_host.values()) == pytest.approx(sum(flops_native.values()))
+    native.load_state_dict(hosted.state_dict())  # one state dict, no wrapper prefix
+    out = native([rgb, pose])
+    assert set(out) == {"rgb", "pose"}  # native mode unchanged: a dict of logits
+    fused = (out["rgb"].softmax(1) + out["pose"].softmax(1)) / 2
+    torch.testing.assert_close(hosted([rgb, pose]), fused)
+    with pytest.raises(ValueError, match="MODEL.ARCH"):
+        hosted([rgb, rgb])
+    hosted.train()
+    torch.manual_seed(0)
+    scores = hosted([rgb, pose])  # training: fused log-probability carrying both streams
+    assert set(scores.streams) == {"rgb", "pose"} and scores.loss_weights == [1.0, 1.0]
+    fused = (scores.streams["rgb"].softmax(1) + scores.streams["pose"].softmax(1)) / 2
+    torch.testing.assert_close(scores.exp(), fused)
+    assert type(scores.topk(1, dim=1)[1]) is torch.Tensor  # plain tensors out of it
+    from rgbpose_plugin.host import RGBPoseCrossEntropy
+    with pytest.raises(TypeError, match="HOST_MODE"):
+        RGBPoseCrossEntropy()(fused, torch.tensor([0]))
+
+
+def test_checkpoints_cross_load(host, tiny_data, tmp_path):
+    """The host's checkpoint in the plugin's tools; the plugin's checkpoint in the host."""
+    import subprocess
+    import sys
+
+    from rgbpose_plugin.weights.checkpoints import save_checkpoint
+    from slowfast.models import build_model
+    from trainer_fixtures import ROOT
+
+    from rgbpose_plugin.inference.model_loading import load_model
+
+    cfg = host_cfg(tiny_data, tmp_path / "host")
+    model = build_model(cfg)
+    host_ckpt = host.save_checkpoint(model, torch.optim.SGD(model.parameters(), 0.1), 0, cfg)
+    ours, ours_cfg, _ = load_model(host_ckpt)  # demo_net's loader: config from the host dump
+    assert not ours_cfg.RGBPOSE.HOST_MODE and ours_cfg.MODEL.NUM_CLASSES == 5
+    for key, value in model.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], value)
+    dst = tmp_path / "mmcv.pth"
+    res = subprocess.run([sys.executable, str(ROOT / "tools" / "convert_checkpoint.py"),
+                          "--src", host_ckpt, "--dst", str(dst), "--to-mmcv"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    native = native_twin(cfg)
+    plugin_ckpt = save_checkpoint(str(tmp_path / "ours.pyth"), {
+        "epoch": 1, "model_state": build_model(native).state_dict(), "cfg": native.dump()})
+    cfg.TEST.CHECKPOINT_FILE_PATH = plugin_ckpt  # load_weights asserts nothing is missing
+    assert host.test(cfg).clip_count.sum() == 10
