@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from trainer_fixtures import ROOT, TINY_CLASSES
+from trainer_fixtures import ROOT, TINY_CLASSES, tiny_opts
 
 # The host's loops take top-1 and top-5 of every batch: at least 5 classes.
 HOST_CLASSES = TINY_CLASSES + ["clap"]
@@ -32,16 +32,7 @@ def host_cfg(ann_file: Path, out_dir: Path, *extra):
     """The shipped host YAML, shrunk like ``trainer_fixtures.tiny_cfg``, in the host's config."""
     from slowfast.config.defaults import load_config
 
-    opts = [
-        "DATA.ANN_FILE", str(ann_file), "DATA.PATH_PREFIX", str(Path(ann_file).parent / "videos"),
-        "OUTPUT_DIR", str(out_dir), "MODEL.NUM_CLASSES", len(HOST_CLASSES),
-        "DATA.NUM_FRAMES", 4, "DATA.POSE_NUM_FRAMES", 16,
-        "DATA.TRAIN_CROP_SIZE", 32, "DATA.TEST_CROP_SIZE", 32, "RGBPOSE.TRANSFORM.RESIZE_SCALE", 36,
-        "DATA_LOADER.NUM_WORKERS", 0, "TRAIN.BATCH_SIZE", 4, "TEST.BATCH_SIZE", 4,
-        "TEST.NUM_ENSEMBLE_VIEWS", 2, "SOLVER.MAX_EPOCH", 2, "NUM_GPUS", 0,
-        "RGBPOSE.RGB.STEM_CHANNELS", 8, "RGBPOSE.RGB.STAGE_INNER_CHANNELS", "[4, 8, 8, 16]",
-        "RGBPOSE.POSE.STEM_CHANNELS", 8, "RGBPOSE.POSE.STAGE_INNER_CHANNELS", "[4, 8, 8]",
-    ]
+    opts = tiny_opts(ann_file, out_dir, len(HOST_CLASSES)) + ["SOLVER.MAX_EPOCH", 2, "NUM_GPUS", 0]
     return load_config(HOST_YAML, opts + list(extra))
 
 

@@ -155,11 +155,11 @@ def test_checkpoints_cross_load(host, tiny_data, tmp_path):
     import subprocess
     import sys
 
-    from rgbpose_plugin.weights.checkpoints import save_checkpoint
     from slowfast.models import build_model
     from trainer_fixtures import ROOT
 
     from rgbpose_plugin.inference.model_loading import load_model
+    from rgbpose_plugin.weights.checkpoints import save_checkpoint
 
     cfg = host_cfg(tiny_data, tmp_path / "host")
     model = build_model(cfg)

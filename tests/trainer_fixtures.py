@@ -15,19 +15,24 @@ def make_tiny_dataset(folder: Path) -> Path:
                              classes=TINY_CLASSES, workers=1)
 
 
-def tiny_cfg(ann_file: Path, out_dir: Path, *extra):
-    """The demo recipe shrunk to seconds: 4 classes, 32-px frames, one block per stage."""
-    opts = [
+def tiny_opts(ann_file: Path, out_dir: Path, num_classes: int) -> list:
+    """Overrides that shrink the demo config to seconds: 32-px frames, tiny widths."""
+    return [
         "DATA.ANN_FILE", str(ann_file), "DATA.PATH_PREFIX", str(Path(ann_file).parent / "videos"),
-        "OUTPUT_DIR", str(out_dir), "MODEL.NUM_CLASSES", len(TINY_CLASSES),
+        "OUTPUT_DIR", str(out_dir), "MODEL.NUM_CLASSES", num_classes,
         "DATA.NUM_FRAMES", 4, "DATA.POSE_NUM_FRAMES", 16,
         "DATA.TRAIN_CROP_SIZE", 32, "DATA.TEST_CROP_SIZE", 32, "RGBPOSE.TRANSFORM.RESIZE_SCALE", 36,
         "DATA_LOADER.NUM_WORKERS", 0, "TRAIN.BATCH_SIZE", 4, "TEST.BATCH_SIZE", 4,
-        "TEST.NUM_ENSEMBLE_VIEWS", 2, "SOLVER.MAX_EPOCH", 1, "TRAIN.EVAL_PERIOD", 1,
-        "TRAIN.CHECKPOINT_PERIOD", 1, "LOG_PERIOD", 1,
+        "TEST.NUM_ENSEMBLE_VIEWS", 2,
         "RGBPOSE.RGB.STEM_CHANNELS", 8, "RGBPOSE.RGB.STAGE_INNER_CHANNELS", "[4, 8, 8, 16]",
         "RGBPOSE.POSE.STEM_CHANNELS", 8, "RGBPOSE.POSE.STAGE_INNER_CHANNELS", "[4, 8, 8]",
     ]
+
+
+def tiny_cfg(ann_file: Path, out_dir: Path, *extra):
+    """The demo recipe shrunk to seconds: 4 classes, 32-px frames, one block per stage."""
+    opts = tiny_opts(ann_file, out_dir, len(TINY_CLASSES)) + [
+        "SOLVER.MAX_EPOCH", 1, "TRAIN.EVAL_PERIOD", 1, "TRAIN.CHECKPOINT_PERIOD", 1, "LOG_PERIOD", 1]
     # The pose-only stage sees 8x8 heatmaps here (the fused model's 32 / 4); stage 1 trains
     # one epoch.
     pose, rgb = "RGBPOSE.RECIPE.POSE_ONLY.", "RGBPOSE.RECIPE.RGB_ONLY."
