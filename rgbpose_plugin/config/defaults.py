@@ -138,8 +138,10 @@ def add_rgbpose_config(cfg: CfgNode) -> CfgNode:
     # and use another sample).
     _set_missing(cfg.DATA, "ON_ERROR", "raise")
     _set_missing(cfg.DATA, "DECODE_THREADS", 0)  # PyAV codec threads; 0 = automatic.
-    _set_missing(cfg.TRAIN, "MIXED_PRECISION", "")  # "", "bf16" or "fp16" (CUDA only).
-    _set_missing(cfg.TRAIN, "CHANNELS_LAST", False)  # channels_last_3d (CUDA only).
+    # Speed options, on the CPU as on CUDA (engine/fast_paths.py); testing uses the first two.
+    _set_missing(cfg.TRAIN, "MIXED_PRECISION", "")  # "" (fp32), "bf16" or "fp16" autocast.
+    _set_missing(cfg.TRAIN, "CHANNELS_LAST", False)  # channels_last_3d weights and inputs.
+    _set_missing(cfg.TRAIN, "COMPILE", False)  # torch.compile the training network.
     _set_missing(cfg.TEST, "FUSION_WEIGHTS", [[1.0, 1.0], [2.0, 1.0], [1.0, 2.0]])
     _set_missing(cfg.SOLVER, "REFERENCE_BATCH_SIZE", 0)  # >0: scale LR by batch / this.
 
