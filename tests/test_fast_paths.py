@@ -1,5 +1,7 @@
-"""The trainer's speed options on the CPU: bf16/fp16 autocast, GradScaler, channels_last_3d,
-torch.compile, the checked MIXED_PRECISION spelling, the torch floor, per-device CUDA RNG."""
+"""The trainer's speed options: bf16/fp16 autocast, GradScaler, channels_last_3d, torch.compile,
+the checked MIXED_PRECISION spelling, the torch floor, per-device CUDA RNG.
+
+Everything runs on the CPU; the trainer-step tests also run on CUDA where there is a GPU."""
 
 import configparser
 import math
@@ -7,7 +9,7 @@ import re
 
 import pytest
 import torch
-from trainer_fixtures import ROOT, make_tiny_dataset, tiny_cfg
+from trainer_fixtures import DEVICES, ROOT, device_opts, make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import ConfigError, get_cfg
 from rgbpose_plugin.config.choices import ALLOWED_VALUES, check_choices
@@ -29,9 +31,11 @@ def tiny_data(tmp_path_factory):
     return make_tiny_dataset(tmp_path_factory.mktemp("tiny_data"))
 
 
-def fused_cfg(tiny_data, folder, *extra):
-    """The tiny fused stage, no validation (one trainer step is all these tests need)."""
-    return stage_cfg(tiny_cfg(tiny_data, folder, "TRAIN.EVAL_PERIOD", 0, *extra), "rgbpose")
+def fused_cfg(tiny_data, folder, *extra, device="cpu"):
+    """The tiny fused stage on ``device``, no validation (one trainer step is all these
+    tests need)."""
+    opts = ["TRAIN.EVAL_PERIOD", 0, *device_opts(device), *extra]
+    return stage_cfg(tiny_cfg(tiny_data, folder, *opts), "rgbpose")
 
 
 def train_cfg(**train):
@@ -85,11 +89,12 @@ def test_allowed_precisions_are_the_autocast_table():
     assert set(ALLOWED_VALUES["TRAIN.MIXED_PRECISION"]) == {""} | set(fast_paths.AUTOCAST_DTYPES)
 
 
-def test_bf16_training_step_on_cpu_through_the_trainer(tiny_data, tmp_path):
-    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.MIXED_PRECISION", "bf16")
+@pytest.mark.parametrize("device", DEVICES)
+def test_bf16_training_step_through_the_trainer(tiny_data, tmp_path, device):
+    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.MIXED_PRECISION", "bf16", device=device)
     check_choices(cfg)
     trainer = trainer_mod._Trainer(cfg)
-    assert trainer.device == CPU and trainer.scaler is None  # bf16 needs no loss scaling
+    assert trainer.device.type == device and trainer.scaler is None  # bf16 needs no scaling
     before = params(trainer.model)
     values, dtypes = one_step(trainer)
     assert dtypes == [torch.bfloat16, torch.bfloat16]  # the step really ran under autocast
@@ -97,10 +102,10 @@ def test_bf16_training_step_on_cpu_through_the_trainer(tiny_data, tmp_path):
     # bf16 logits against fp32 ones on the same weights and batch: bf16 keeps 8 bits of
     # mantissa (~0.4% per op); allow 5% of the largest |logit| (measured: 1.2% rgb, 1.0% pose).
     model = trainer.model.eval()
-    inputs, _, _ = trainer_mod.prepare_batch(next(iter(trainer.train_loader)), cfg, CPU)
+    inputs, _, _ = trainer_mod.prepare_batch(next(iter(trainer.train_loader)), cfg, trainer.device)
     with torch.no_grad():
         fp32 = model(inputs)
-        with fast_paths.autocast(cfg, CPU):
+        with fast_paths.autocast(cfg, trainer.device):
             bf16 = model(inputs)
     for s in ("rgb", "pose"):
         scale = fp32[s].abs().max().item()
@@ -116,10 +121,11 @@ def _cpu_fp16_autocast_works() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _cpu_fp16_autocast_works(),
-                    reason="this torch build has no fp16 autocast on the CPU (fp16 is CUDA-only here)")
-def test_fp16_step_with_grad_scaler_on_cpu(tiny_data, tmp_path):
-    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.MIXED_PRECISION", "fp16")
+@pytest.mark.parametrize("device", DEVICES)
+def test_fp16_step_with_grad_scaler(tiny_data, tmp_path, device):
+    if device == "cpu" and not _cpu_fp16_autocast_works():
+        pytest.skip("this torch build has no fp16 autocast on the CPU (fp16 is CUDA-only here)")
+    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.MIXED_PRECISION", "fp16", device=device)
     trainer = trainer_mod._Trainer(cfg)
     assert isinstance(trainer.scaler, torch.amp.GradScaler) and trainer.scaler.is_enabled()
     before = params(trainer.model)
@@ -174,8 +180,9 @@ def test_channels_last_gives_the_default_layouts_logits_on_cpu(tiny_data, tmp_pa
         assert torch.allclose(plain[s], last[s], rtol=1e-4, atol=1e-5), s
 
 
-def test_channels_last_training_step_and_test_views_on_cpu(tiny_data, tmp_path):
-    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.CHANNELS_LAST", True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_channels_last_training_step_and_test_views(tiny_data, tmp_path, device):
+    cfg = fused_cfg(tiny_data, tmp_path, "TRAIN.CHANNELS_LAST", True, device=device)
     trainer = trainer_mod._Trainer(cfg)
     conv_weights = [p for p in trainer.model.parameters() if p.dim() == 5]
     assert conv_weights and all(p.is_contiguous(memory_format=CL) for p in conv_weights)
@@ -183,7 +190,7 @@ def test_channels_last_training_step_and_test_views_on_cpu(tiny_data, tmp_path):
     assert_trained(trainer, before, one_step(trainer)[0])
     # Test items stack views (N, V, C, T, H, W): flattened to 5-D, then converted.
     batch = next(iter(build_loader(cfg, build_dataset(cfg, "test"), "test")))
-    inputs, labels, views = trainer_mod.prepare_batch(batch, cfg, CPU)
+    inputs, labels, views = trainer_mod.prepare_batch(batch, cfg, trainer.device)
     assert views == cfg.TEST.NUM_ENSEMBLE_VIEWS
     assert [x.shape[0] for x in inputs] == [len(labels) * views] * 2
     assert all(x.is_contiguous(memory_format=CL) for x in inputs)
