@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from trainer_fixtures import ROOT, make_tiny_dataset, tiny_cfg
+from trainer_fixtures import DEVICES, ROOT, device_opts, make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import merge_opts, stage_cfg
 from rgbpose_plugin.engine import trainer as trainer_mod
@@ -141,12 +141,13 @@ def cfg_opts_of(cfg):
     return out
 
 
-def test_heatmaps_drawn_on_the_device_train_like_shipped_heatmaps(tiny_data, tmp_path):
-    """HEATMAP.ON_GPU ships keypoints and draws maps on the trainer's device (here the CPU)."""
+@pytest.mark.parametrize("device", DEVICES)
+def test_heatmaps_drawn_on_the_device_train_like_shipped_heatmaps(tiny_data, tmp_path, device):
+    """HEATMAP.ON_GPU ships keypoints and draws maps on the trainer's device."""
     finals = []
     for on_device in (False, True):
         cfg = tiny_cfg(tiny_data, tmp_path / str(on_device), "TRAIN.EVAL_PERIOD", 0,
-                       "RGBPOSE.HEATMAP.ON_GPU", on_device)
+                       "RGBPOSE.HEATMAP.ON_GPU", on_device, *device_opts(device))
         record = train(stage_cfg(cfg, "rgbpose"))
         finals.append(load_checkpoint(record["checkpoint"])["model_state"])
     for k, v in finals[0].items():

@@ -2,10 +2,22 @@
 
 from pathlib import Path
 
+import pytest
+import torch
+
 from rgbpose_plugin.config import load_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CLASSES = ["wave", "squat", "drink_red_cup", "drink_blue_cup"]
+# Trainer devices to parametrize over: the CPU always, CUDA where there is a GPU
+# (benchmarks/gpu_check.sh runs the CUDA cases on one).
+DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device here; benchmarks/gpu_check.sh runs this on one"))]
+
+
+def device_opts(device: str) -> list:
+    """Config overrides that put the trainer on ``device`` (one process)."""
+    return ["NUM_GPUS", int(device == "cuda")]
 
 
 def make_tiny_dataset(folder: Path) -> Path:

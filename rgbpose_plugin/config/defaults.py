@@ -148,7 +148,9 @@ def add_rgbpose_config(cfg: CfgNode, host_mode: bool = True) -> CfgNode:
     # and use another sample).
     _set_missing(cfg.DATA, "ON_ERROR", "raise")
     _set_missing(cfg.DATA, "DECODE_THREADS", 0)  # PyAV codec threads; 0 = automatic.
-    _set_missing(cfg.TRAIN, "CHANNELS_LAST", False)  # channels_last_3d (CUDA only).
+    # Speed options, on the CPU as on CUDA (engine/fast_paths.py); testing uses CHANNELS_LAST.
+    _set_missing(cfg.TRAIN, "CHANNELS_LAST", False)  # channels_last_3d weights and inputs.
+    _set_missing(cfg.TRAIN, "COMPILE", False)  # torch.compile the training network.
     _set_missing(cfg.TEST, "FUSION_WEIGHTS", [[1.0, 1.0], [2.0, 1.0], [1.0, 2.0]])
     # >0: the plugin's trainer scales BASE_LR by (TRAIN.BATCH_SIZE * NUM_SHARDS) / this.
     # PySlowFast's trainer does not scale: under a host, BASE_LR is used as written.

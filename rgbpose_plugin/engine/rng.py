@@ -1,4 +1,8 @@
-"""Seeding and the RNG states a checkpoint carries, so a resumed run draws the same numbers."""
+"""Seeding and the RNG states a checkpoint carries, so a resumed run draws the same numbers.
+
+Each process saves the CUDA generator of its own device only (not every visible GPU):
+a run resumed on a node that shows fewer GPUs, or a different set, must still load.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import torch
 
 __all__ = ["seed_everything", "capture_rng_state", "restore_rng_state"]
 
+_CPU = torch.device("cpu")
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -17,8 +23,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def capture_rng_state() -> Dict:
-    """Python, NumPy, torch (and CUDA) generator states as tensors and plain types."""
+def capture_rng_state(device: torch.device = _CPU) -> Dict:
+    """Python, NumPy, torch (and, on a CUDA ``device``, its generator) states as tensors
+    and plain types."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
@@ -26,17 +33,19 @@ def capture_rng_state() -> Dict:
                   "has_gauss": int(has_gauss), "cached": float(cached)},
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng_state(state: Dict) -> None:
+def restore_rng_state(state: Dict, device: torch.device = _CPU) -> None:
+    """Set the generators from :func:`capture_rng_state`'s ``state``; the CUDA state goes
+    to ``device`` (this process's GPU), whatever its index was at save time."""
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     n = state["numpy"]
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
                          n["cached"]))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)

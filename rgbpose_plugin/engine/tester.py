@@ -12,6 +12,7 @@ import json
 import os
 from typing import Dict
 
+from ..config import check_values
 from ..fileio import atomic_write_text
 from ..labels.lookup import resolve_class_names
 from ..models import build_model
@@ -19,6 +20,7 @@ from ..scores import fused_table
 from ..weights.checkpoints import CheckpointError, last_checkpoint, load_checkpoint
 from .distributed import is_main
 from .evaluation import compute_metrics, confusion_matrix, save_results
+from .fast_paths import channels_last_model
 from .loader import build_dataset, build_loader
 from .logs import format_metrics_table, setup_logging
 from .plots import plot_confusion_matrix
@@ -40,12 +42,14 @@ def test(cfg) -> Dict:
     if not path:
         raise CheckpointError(f"nothing to test: no TEST.CHECKPOINT_FILE_PATH and no checkpoint "
                               f"in {cfg.OUTPUT_DIR}/checkpoints")
+    check_values(cfg, f"test config ({cfg.OUTPUT_DIR})")
     device = device_for(cfg)
     model = build_model(cfg).to(device)
     model.load_state_dict(load_checkpoint(path)["model_state"])
+    model = channels_last_model(cfg, model)  # as in training: evaluate() converts the inputs
     dataset = build_dataset(cfg, "test")
     log.info(f"testing {path} on {len(dataset)} videos x {cfg.TEST.NUM_ENSEMBLE_VIEWS} views")
-    scores = evaluate(model, build_loader(cfg, dataset, "test"), cfg, device, multi_view=True)
+    scores = evaluate(model, build_loader(cfg, dataset, "test"), cfg, device)
     metrics = compute_metrics(scores, cfg.TEST.FUSION_WEIGHTS)
     out = {"checkpoint": path, "results": results_path(cfg), "metrics": metrics,
            "num_videos": len(scores.labels)}

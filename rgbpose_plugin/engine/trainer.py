@@ -18,26 +18,28 @@ from __future__ import annotations
 import os
 import threading
 import time
-from contextlib import nullcontext
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+from ..config import check_values
 from ..data import draw_heatmaps, to_device
 from ..models import build_model, model_streams
 from ..models.losses import stream_losses
 from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
 from .distributed import all_gather_objects, barrier, get_info, is_main
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
+from .fast_paths import autocast, channels_last_inputs, channels_last_model, compile_net, grad_scaler
 from .loader import build_dataset, build_loader
 from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
 from .optim import build_optimizer, lr_at_epoch, set_lr
 from .plots import plot_training_curves
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
-__all__ = ["train", "evaluate", "request_stop", "StopRequested", "prepare_batch", "device_for"]
+__all__ = ["train", "evaluate", "request_stop", "StopRequested", "prepare_batch", "device_for",
+           "train_step"]
 
 _STOP = threading.Event()
 
@@ -69,54 +71,62 @@ def device_for(cfg) -> torch.device:
     return torch.device("cpu")
 
 
-def prepare_batch(batch: Dict, cfg, device: torch.device):
-    """Pathway inputs and labels on ``device``; heatmaps drawn there when configured."""
+def prepare_batch(batch: Dict, cfg, device: torch.device
+                  ) -> Tuple[List[torch.Tensor], torch.Tensor, int]:
+    """Pathway inputs and labels on ``device``, and the number of views per video.
+
+    Heatmaps are drawn on ``device`` when configured. Test items stack views,
+    (N, V, C, T, H, W): they are flattened to (N * V, C, T, H, W) here, before the
+    channels_last_3d conversion, which takes 5-D tensors only.
+    """
     moved = draw_heatmaps(to_device(batch, device, non_blocking=device.type == "cuda"))
-    inputs = moved["inputs"]
-    if cfg.TRAIN.CHANNELS_LAST and device.type == "cuda":
-        inputs = [x.contiguous(memory_format=torch.channels_last_3d) if x.dim() == 5 else x
-                  for x in inputs]
-    return inputs, moved["label"]
-
-
-_AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def _amp_dtype(cfg, device: torch.device) -> Optional[torch.dtype]:
-    """TRAIN.MIXED_PRECISION (PySlowFast's switch) in RGBPOSE.AMP_DTYPE; None when off."""
-    if not cfg.TRAIN.MIXED_PRECISION or device.type != "cuda":
-        return None
-    if cfg.RGBPOSE.AMP_DTYPE not in _AMP_DTYPES:
-        raise ValueError(f"RGBPOSE.AMP_DTYPE {cfg.RGBPOSE.AMP_DTYPE!r}: use one of {sorted(_AMP_DTYPES)}")
-    return _AMP_DTYPES[cfg.RGBPOSE.AMP_DTYPE]
-
-
-def _autocast(cfg, device: torch.device):
-    dtype = _amp_dtype(cfg, device)
-    return nullcontext() if dtype is None else torch.autocast(device_type="cuda", dtype=dtype)
+    inputs, views = moved["inputs"], 1
+    if inputs[0].dim() == 6:
+        views = inputs[0].shape[1]
+        inputs = [x.flatten(0, 1) for x in inputs]
+    return channels_last_inputs(cfg, inputs), moved["label"], views
 
 
 def _loss(cfg, out: Dict[str, torch.Tensor], labels: torch.Tensor) -> Dict[str, torch.Tensor]:
     return stream_losses(out, labels, cfg.RGBPOSE.HEAD.LOSS_WEIGHTS)
 
 
-def _flat_views(inputs):
-    """Test items stack views: (N, V, ...) -> (N * V, ...), with V."""
-    views = inputs[0].shape[1]
-    return [x.flatten(0, 1) for x in inputs], views
+def train_step(cfg, net: nn.Module, optimizer: torch.optim.Optimizer,
+               scaler: Optional[torch.amp.GradScaler], inputs: List[torch.Tensor],
+               labels: torch.Tensor) -> Dict[str, float]:
+    """One optimisation step: forward under autocast, losses, (scaled) backward, gradient
+    clipping, optimizer step. Returns the losses and accuracies to log."""
+    with autocast(cfg, labels.device):
+        out = net(inputs)
+    losses = _loss(cfg, out, labels)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(losses["loss"]).backward()
+        scaler.unscale_(optimizer)  # clip the true gradients
+    else:
+        losses["loss"].backward()
+    if cfg.SOLVER.CLIP_GRAD_L2NORM > 0:
+        nn.utils.clip_grad_norm_(net.parameters(), cfg.SOLVER.CLIP_GRAD_L2NORM)
+    if scaler is not None:
+        scaler.step(optimizer)  # skipped when the scaled gradients overflowed
+        scaler.update()
+    else:
+        optimizer.step()
+    values = {k: v.item() for k, v in losses.items()}
+    values.update({f"acc_{s}": (out[s].argmax(1) == labels).float().mean().item() * 100
+                   for s in out})
+    return values
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, cfg, device: torch.device, multi_view: bool) -> VideoScores:
-    """Scores for every video of ``loader``'s dataset, gathered over processes."""
+def evaluate(model: nn.Module, loader, cfg, device: torch.device) -> VideoScores:
+    """Scores for every video of ``loader``'s dataset (all views of multi-view test
+    items), gathered over processes."""
     model.eval()
     collector = ScoreCollector()
     for batch in progress(loader, len(loader), "eval"):
-        inputs, labels = prepare_batch(batch, cfg, device)
-        views = 1
-        if multi_view:
-            inputs, views = _flat_views(inputs)
-        with _autocast(cfg, device):
+        inputs, labels, views = prepare_batch(batch, cfg, device)
+        with autocast(cfg, device):
             out = model(inputs)
         ids = [m["frame_dir"] for m in batch["meta"]]
         collector.add(out, labels, batch["index"], ids, num_views=views)
@@ -132,19 +142,18 @@ class _Trainer:
         self.device = device_for(cfg)
         self.log = setup_logging(cfg.OUTPUT_DIR)
         seed_everything(cfg.RNG_SEED)
+        check_values(cfg, f"training config ({cfg.OUTPUT_DIR})")  # e.g. AMP_DTYPE "BF16"
         model_streams(cfg)  # fails early, naming the key, on an unknown MODEL.MODEL_NAME
-        self.model = build_model(cfg).to(self.device)
-        if cfg.TRAIN.CHANNELS_LAST and self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last_3d)
+        self.model = channels_last_model(cfg, build_model(cfg).to(self.device))
         self.optimizer = build_optimizer(cfg, self.model)
-        fp16 = _amp_dtype(cfg, self.device) == torch.float16
-        self.scaler = torch.amp.GradScaler("cuda") if fp16 else None
+        self.scaler = grad_scaler(cfg, self.device)
         self.epoch, self.iter_in_epoch, self.global_step = 0, 0, 0
         self._resume_or_init()
         self.net = self.model
         if self.info.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.net = compile_net(cfg, self.net)
         self.train_set = build_dataset(cfg, "train")
         self.train_loader = build_loader(cfg, self.train_set, "train")
         self.val_loader = None
@@ -166,7 +175,8 @@ class _Trainer:
                 self.scaler.load_state_dict(ckpt["scaler_state"])
             self.epoch, self.iter_in_epoch = ckpt["epoch"], ckpt.get("iter_in_epoch", 0)
             self.global_step = ckpt.get("global_step", 0)
-            restore_rng_state(ckpt["rng_state"][min(self.info.rank, len(ckpt["rng_state"]) - 1)])
+            restore_rng_state(ckpt["rng_state"][min(self.info.rank, len(ckpt["rng_state"]) - 1)],
+                              self.device)
             self.log.info(f"resumed from {path} (epoch {self.epoch}, iteration {self.iter_in_epoch})")
         elif cfg.TRAIN.CHECKPOINT_FILE_PATH:
             ckpt = load_checkpoint(cfg.TRAIN.CHECKPOINT_FILE_PATH)
@@ -175,7 +185,7 @@ class _Trainer:
 
     def save(self) -> str:
         """Every process contributes its RNG state; the main process writes the file."""
-        rng = all_gather_objects(capture_rng_state())
+        rng = all_gather_objects(capture_rng_state(self.device))
         path = checkpoint_path(self.cfg.OUTPUT_DIR, self.epoch, self.iter_in_epoch)
         if is_main():
             save_checkpoint(path, {
@@ -191,28 +201,8 @@ class _Trainer:
 
     # --- one epoch -----------------------------------------------------------------------
     def _step(self, batch) -> Dict[str, float]:
-        cfg = self.cfg
-        inputs, labels = prepare_batch(batch, cfg, self.device)
-        with _autocast(cfg, self.device):
-            out = self.net(inputs)
-        losses = _loss(cfg, out, labels)
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(losses["loss"]).backward()
-            self.scaler.unscale_(self.optimizer)
-        else:
-            losses["loss"].backward()
-        if cfg.SOLVER.CLIP_GRAD_L2NORM > 0:
-            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.SOLVER.CLIP_GRAD_L2NORM)
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
-        values = {k: v.item() for k, v in losses.items()}
-        values.update({f"acc_{s}": (out[s].argmax(1) == labels).float().mean().item() * 100
-                       for s in out})
-        return values
+        inputs, labels, _ = prepare_batch(batch, self.cfg, self.device)
+        return train_step(self.cfg, self.net, self.optimizer, self.scaler, inputs, labels)
 
     def train_epoch(self) -> None:
         cfg = self.cfg
@@ -256,7 +246,7 @@ class _Trainer:
                          {"epoch": self.epoch + done / iters, "lr": lr, **values})
 
     def validate(self) -> Dict:
-        scores = evaluate(self.net, self.val_loader, self.cfg, self.device, multi_view=False)
+        scores = evaluate(self.net, self.val_loader, self.cfg, self.device)
         metrics = compute_metrics(scores, self.cfg.TEST.FUSION_WEIGHTS)
         self.log.info(format_metrics_table(metrics, f"validation after epoch {self.epoch}"))
         self.stats.write("val", self.global_step, {"epoch": self.epoch, "metrics": metrics})

@@ -96,7 +96,7 @@ def create_pathway_stages(spec: PathwaySpec, extra_in_channels: Sequence[int] = 
     for i in range(spec.num_stages):
         inner, stride = spec.stage_inner_channels[i], spec.stage_spatial_strides[i]
         inflate = bool(spec.stage_inflate[i])
-        stages.append(
+        stages.append(_int_strides(
             create_res_stage(
                 depth=spec.stage_depths[i],
                 dim_in=dim_in + extra[i],
@@ -112,6 +112,15 @@ def create_pathway_stages(spec: PathwaySpec, extra_in_channels: Sequence[int] = 
                 conv_b_stride=(1, stride, stride),
                 conv_b_padding=(0, 1, 1),
             )
-        )
+        ))
         dim_in = spec.stage_out_channels(i)
     return stages
+
+
+def _int_strides(stage: nn.Module) -> nn.Module:
+    """Plain-int conv strides: pytorchvideo computes the shortcut's as NumPy integers, which
+    torch.compile's inductor cannot lower (``aten._local_scalar_dense`` on every shortcut)."""
+    for module in stage.modules():
+        if isinstance(module, nn.Conv3d):
+            module.stride = tuple(int(s) for s in module.stride)
+    return stage

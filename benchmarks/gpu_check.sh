@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Everything this project has to measure on a GPU, in one command (about 10 minutes on one H200):
+#   bash benchmarks/gpu_bundle.sh          # first, on a machine with PyPI (see there)
+#   bash benchmarks/gpu_check.sh           # then on the GPU machine, from the repository root
+# 1. the trainer's fast-path tests on CUDA: bf16 step, fp16 + GradScaler, channels_last_3d
+#    (train and test views), heatmaps drawn on the GPU vs shipped;
+# 2. bench_train.py: clips/s for fp32, bf16, bf16 + channels_last_3d, + torch.compile, and the
+#    full step with the real loader at 0..12 workers, heatmaps in the workers vs on the GPU;
+# 3. bench_loader.py: samples/s per worker process, resident memory over 2,000 samples.
+# Logs go to $OUT (the device tool's folder) when set, else output/gpu_check/.
+# QUICK=1 shrinks every run (a smoke test of this script, on any machine).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${OUT:-output/gpu_check}
+mkdir -p "$LOG"
+PY=${PY:-python3}
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if [ -d .gpu_bundle ]; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu_site .gpu_bundle/whl/*.whl || exit 1
+    export PYTHONPATH="$PYTHONPATH:$PWD/.gpu_bundle/site:/tmp/gpu_site"
+fi
+if [ "${QUICK:-0}" = 1 ]; then
+    TRAIN=(--tiny --steps 1 --workers 0 1 --no-compile); LOADER=(--tiny --workers 0 1 --samples 16 --memory-samples 200)
+else
+    TRAIN=(); LOADER=(--workers 0 2 4 8 12 --samples 400)
+fi
+status=0
+run() {  # name, time limit (s), command...
+    local name=$1 limit=$2; shift 2
+    echo "== $name: $*" | tee "$LOG/$name.txt"
+    timeout "$limit" "$@" 2>&1 | grep -v "^W[0-9]\{4\} " | tee -a "$LOG/$name.txt" || status=1
+}
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") > "$LOG/gpu.txt"
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$LOG/gpu.txt"
+run tests 150 "$PY" -m pytest -q -rs -p no:cacheprovider tests/test_fast_paths.py tests/test_trainer.py -k cuda
+run bench_train 360 "$PY" benchmarks/bench_train.py "${TRAIN[@]}"
+run bench_loader 120 "$PY" benchmarks/bench_loader.py "${LOADER[@]}"
+exit $status
