@@ -52,11 +52,19 @@ def _sanitise(keypoint: Tensor, score: Tensor, eps: float) -> Tuple[Tensor, Tens
     return keypoint, score
 
 
+def _f64(x: Tensor) -> Tensor:
+    """``x`` in float64 where the device has it (MPS does not: float32 there)."""
+    return x if x.device.type == "mps" else x.double()
+
+
 def _window(low: Tensor, high: Tensor, radius: float, limit: int) -> Tuple[Tensor, Tensor]:
     """Reference window ``[max(int(low - r), 0), min(int(high + r) + 1, limit))``
-    (``low = high = mu`` for a joint; the two ends' min and max for a limb)."""
-    start = torch.trunc(low - radius).long().clamp(min=0)
-    end = (torch.trunc(high + radius).long() + 1).clamp(max=limit)
+    (``low = high = mu`` for a joint; the two ends' min and max for a limb).
+
+    In float64, as the references compute it (NumPy 1.x: a float32 scalar minus a Python
+    float is a float64), so a window edge never differs by float32 rounding."""
+    start = torch.trunc(_f64(low) - radius).long().clamp(min=0)
+    end = (torch.trunc(_f64(high) + radius).long() + 1).clamp(max=limit)
     return start, end
 
 
@@ -95,8 +103,8 @@ def _joint_maps(flat: Tensor, shape: Tuple[int, ...], kp: Tensor, score: Tensor,
     radius = 3 * sigma
     side = _joint_side(sigma)
     limit = torch.tensor([w, h], device=kp.device)
-    start = torch.minimum(torch.trunc(kp - radius).long().clamp_(min=0), limit)
-    end = torch.minimum(torch.trunc(kp + radius).long() + 1, limit)
+    start, end = _window(kp, kp, radius, 1 << 62)
+    start, end = torch.minimum(start, limit), torch.minimum(end, limit)
     ar = torch.arange(side, device=kp.device)
     pos = start[..., None] + ar  # (N,M,T,V,2,K)
     g = torch.exp((pos - kp[..., None]).square_().mul_(-1.0 / (2 * sigma * sigma)))
@@ -124,7 +132,11 @@ def _limb_patch(x: Tensor, y: Tensor, a: Tensor, b: Tensor, sa: Tensor, sb: Tens
     ax, ay, bx, by = (c[..., None, None] for c in (a[..., 0], a[..., 1], b[..., 0], b[..., 1]))
     d2_a = (x - ax) ** 2 + (y - ay) ** 2
     d2_b = (x - bx) ** 2 + (y - by) ** 2
-    d2_ab = (ax - bx) ** 2 + (ay - by) ** 2
+    # The references square and add the float32 differences in float64 (NumPy 1.x
+    # scalars), then round to float32 against the pixel arrays; the projection below is
+    # ill-conditioned enough that the float32 sum moves values by ~3e-6.
+    d2_ab64 = _f64(ax - bx) ** 2 + _f64(ay - by) ** 2
+    d2_ab = d2_ab64.float()
     coeff = (d2_a - d2_b + d2_ab) / 2.0 / d2_ab
     d2_line = (x - (ax + coeff * (bx - ax))) ** 2 + (y - (ay + coeff * (by - ay))) ** 2
     d2_seg = torch.where(coeff <= 0, d2_a, torch.where(coeff >= 1, d2_b, d2_line))
@@ -133,7 +145,7 @@ def _limb_patch(x: Tensor, y: Tensor, a: Tensor, b: Tensor, sa: Tensor, sb: Tens
     x0, x1, y0, y1 = (c[..., None, None] for c in joint_box)
     inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
     joint = torch.where(inside, torch.exp(-d2_a / 2.0 / (sigma * sigma)) * sa[..., None, None], 0.0)
-    value = torch.where(d2_ab < 1, joint, limb)
+    value = torch.where(d2_ab64 < 1, joint, limb)
     bx0, bx1, by0, by1 = (c[..., None, None] for c in box)
     return torch.where((x >= bx0) & (x < bx1) & (y >= by0) & (y < by1), value, 0.0)
 
