@@ -21,7 +21,7 @@ from data_fixtures import make_annotation, make_video, write_annotation_file  # 
 from mmaction.utils import register_all_modules  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
-import rgbpose_plugin.mmaction  # noqa: E402,F401  (registers our transforms)
+from rgbpose_plugin.mmaction import stock_config  # noqa: E402  (registers our transforms)
 
 register_all_modules()
 
@@ -38,14 +38,9 @@ def load_config(path: Path) -> Config:
 
 def base_config(path: Path) -> Config:
     """The stock config a ``*_fast.py`` file builds on (its ``_base_``)."""
-    match = re.search(r"_base_ = '(mmaction::[^']+)'", path.read_text())
+    match = re.search(r"_base_ = 'mmaction::([^']+)'", path.read_text())
     assert match, f"{path}: no `_base_ = 'mmaction::...'` line"
-    stub = path.parent / f".base_of_{path.stem}.py"
-    try:
-        stub.write_text(f"_base_ = '{match.group(1)}'\n")
-        return Config.fromfile(str(stub))
-    finally:
-        stub.unlink(missing_ok=True)
+    return stock_config(match.group(1))
 
 
 def plain(pipeline) -> List[Dict]:

@@ -19,9 +19,10 @@ stock                     ours                        what changes
 """
 
 from .compact import FastMMCompact, crop_with_padding
+from .configs import stock_config, stock_config_path
 from .decode import FastMMDecode
 from .heatmaps import FastGeneratePoseTarget
 from .swap import FAST_TRANSFORMS, use_fast_transforms
 
 __all__ = ["FAST_TRANSFORMS", "FastGeneratePoseTarget", "FastMMCompact", "FastMMDecode",
-           "crop_with_padding", "use_fast_transforms"]
+           "crop_with_padding", "stock_config", "stock_config_path", "use_fast_transforms"]
