@@ -19,6 +19,7 @@ start=$(date +%s)
 
 step() {  # step DESCRIPTION CMD...: run, log, and on failure record why
     local what=$1; shift
+    local t0=$(date +%s)
     echo "== $what: $*" >> "$LOG"
     if ! "$@" >> "$LOG" 2>&1; then
         { echo "mmaction2 environment not installed: '$what' failed ($*)";
@@ -26,6 +27,7 @@ step() {  # step DESCRIPTION CMD...: run, log, and on failure record why
         cat "$FAILED" >&2
         exit 1
     fi
+    echo "== $what: done in $(( $(date +%s) - t0 )) s" >> "$LOG"
 }
 
 PIP="$VENV/bin/python -m pip"

@@ -123,7 +123,7 @@ def main() -> None:
         for split, label, target, repeats in (
                 ("train", "training item", 2, args.repeats),
                 ("val", "validation item", None, args.repeats),
-                ("test", "10-clip test item", 5, max(5, args.repeats // 3))):
+                ("test", "10-clip test item", 5, max(8, args.repeats // 2))):
             ms = timed_pair(lambda i, s=split: item(stock[s], i),
                             lambda i, s=split: item(ours[s], i), repeats)
             a, b = item(stock[split], 0), item(ours[split], 0)
