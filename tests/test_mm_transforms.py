@@ -124,9 +124,11 @@ def test_decode_names_a_missing_video(tmp_path):
         TRANSFORMS.build(dict(type="FastMMDecode"))(sampled)
 
 
-def test_decode_rejects_other_io_backends():
+def test_decode_refuses_what_it_cannot_honour():
     with pytest.raises(ValueError, match="io_backend='petrel'"):
         TRANSFORMS.build(dict(type="FastMMDecode", io_backend="petrel"))
+    with pytest.raises(ValueError, match=r"\['path_mapping'\]"):
+        TRANSFORMS.build(dict(type="FastMMDecode", path_mapping={"a": "b"}))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)

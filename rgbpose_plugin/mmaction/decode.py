@@ -54,16 +54,19 @@ class FastMMDecode(BaseTransform):
         io_backend: only ``"disk"`` (paths; iopath also reads ``http(s)://`` and, with
             boto3, ``s3://``); other mmengine backends need the stock ``MMDecode``.
         num_threads: decoder threads, as ``DecordInit``'s (1: none; 0: FFmpeg's choice).
-        kwargs: accepted for signature compatibility (file-client arguments); unused.
+        kwargs: ``MMDecode`` passes these to mmengine's file client; having none, this
+            transform refuses them rather than ignore them.
     """
 
     def __init__(self, io_backend: str = "disk", num_threads: int = 1, **kwargs) -> None:
         if io_backend != "disk":
             raise ValueError(f"FastMMDecode: io_backend={io_backend!r} is not supported "
                              f"(it decodes from paths: 'disk'); use MMDecode for it")
+        if kwargs:
+            raise ValueError(f"FastMMDecode: file-client arguments {sorted(kwargs)} are not "
+                             f"supported (it opens paths itself); use MMDecode for them")
         self.io_backend = io_backend
         self.num_threads = int(num_threads)
-        self.kwargs = kwargs
 
     def _decode_rgb(self, results: Dict, inds: np.ndarray) -> None:
         path = _video_name(results)
