@@ -35,6 +35,7 @@ def test_mmaction_tests_pass_in_their_venv():
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_mm_*.py"))
     assert files, "no tests/test_mm_*.py files"
     env = dict(os.environ, PYTHONPATH=str(ROOT))  # this tree's package, whatever is installed
+    env.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is faster on 2 cores
     proc = subprocess.run(
         [str(python), "-m", "pytest", "-m", "mmaction", "-q", "-rs", "-p", "no:cacheprovider",
          *files], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
