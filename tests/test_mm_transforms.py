@@ -170,3 +170,11 @@ def test_rgbpose_pipelines_match_stock(tmp_path, split):
             assert (a.float() - b.float()).abs().max().item() <= tol, key
         assert ours["data_samples"].gt_label == stock["data_samples"].gt_label
         assert ours["data_samples"].img_shape == stock["data_samples"].img_shape
+
+
+def test_heatmaps_without_persons_are_empty_maps():
+    results = {"keypoint": np.zeros((0, 5, 17, 2), np.float32),
+               "keypoint_score": np.zeros((0, 5, 17), np.float32), "img_shape": (32, 32)}
+    stock = TRANSFORMS.build(dict(type="GeneratePoseTarget"))(dict(results))["imgs"]
+    ours = TRANSFORMS.build(dict(type="FastGeneratePoseTarget"))(dict(results))["imgs"]
+    assert ours.shape == stock.shape == (5, 17, 32, 32) and not ours.any()
