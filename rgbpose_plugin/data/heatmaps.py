@@ -166,10 +166,7 @@ def _limb_maps(out: Tensor, kp: Tensor, score: Tensor, sigma: float, limbs: Sequ
     # Skipped limbs (a score below eps) get an empty window.
     drawn = torch.minimum(sa, sb) > 0
     x1 = torch.where(drawn, x1, x0)
-    kx = int((x1 - x0).clamp(min=0).max().item()) if x1.numel() else 0
-    ky = int((y1 - y0).clamp(min=0).max().item()) if y1.numel() else 0
-    if kx == 0 or ky == 0:
-        return
+    width, height = (x1 - x0).clamp(min=0).reshape(-1), (y1 - y0).clamp(min=0).reshape(-1)
     ja_x = _window(a[..., 0], a[..., 0], radius, w)  # joint a's own window
     ja_y = _window(a[..., 1], a[..., 1], radius, h)
     num_limbs = len(limbs)
@@ -180,19 +177,32 @@ def _limb_maps(out: Tensor, kp: Tensor, score: Tensor, sigma: float, limbs: Sequ
     base = base.unsqueeze(1).expand(n, m, t, num_limbs).reshape(-1)
     flat_args = [c.reshape(-1, *c.shape[4:]) for c in
                  (a, b, sa, sb, x0, x1, y0, y1, *ja_x, *ja_y)]
-    step = max(1, _LIMB_CHUNK // (kx * ky))
-    ar_x = torch.arange(kx, device=kp.device)
-    ar_y = torch.arange(ky, device=kp.device)
-    for s in range(0, base.numel(), step):
-        ca, cb, csa, csb, cx0, cx1, cy0, cy1, jx0, jx1, jy0, jy1 = (
-            c[s:s + step] for c in flat_args)
-        px = cx0[:, None] + ar_x  # (P,Kx)
-        py = cy0[:, None] + ar_y
+    for rows, kx, ky in _limb_groups(width, height):
+        ca, cb, csa, csb, cx0, cx1, cy0, cy1, jx0, jx1, jy0, jy1 = (c[rows] for c in flat_args)
+        px = cx0[:, None] + torch.arange(kx, device=kp.device)  # (P,Kx)
+        py = cy0[:, None] + torch.arange(ky, device=kp.device)
         value = _limb_patch(px[:, None, :].float(), py[:, :, None].float(), ca, cb, csa, csb,
                             (cx0, cx1, cy0, cy1), (jx0, jx1, jy0, jy1), sigma)
-        index = (base[s:s + step, None, None] + py.clamp(max=h - 1)[:, :, None] * w
+        index = (base[rows, None, None] + py.clamp(max=h - 1)[:, :, None] * w
                  + px.clamp(max=w - 1)[:, None, :])
         _scatter_max(out.view(-1), index, value)
+
+
+def _limb_groups(width: Tensor, height: Tensor):
+    """``(rows, kx, ky)`` chunks of the drawn limbs, grouped by window size (powers of
+    two of the longer side), so that one long limb does not make every patch large;
+    each chunk holds at most ``_LIMB_CHUNK`` patch pixels."""
+    drawn = (width > 0) & (height > 0)
+    if not bool(drawn.any()):
+        return
+    side = torch.maximum(width, height).clamp(min=1)
+    bucket = torch.ceil(torch.log2(side.double())).long()
+    for group in torch.unique(bucket[drawn]).tolist():
+        rows = torch.nonzero(drawn & (bucket == group)).squeeze(1)
+        kx, ky = int(width[rows].max()), int(height[rows].max())
+        step = max(1, _LIMB_CHUNK // (kx * ky))
+        for start in range(0, rows.numel(), step):
+            yield rows[start:start + step], kx, ky
 
 
 def pose_heatmaps(keypoint: Tensor, score: Tensor, size: Tuple[int, int], sigma: float = 0.6,
