@@ -52,11 +52,19 @@ def _sanitise(keypoint: Tensor, score: Tensor, eps: float) -> Tuple[Tensor, Tens
     return keypoint, score
 
 
+def _f64(x: Tensor) -> Tensor:
+    """``x`` in float64 where the device has it (MPS does not: float32 there)."""
+    return x if x.device.type == "mps" else x.double()
+
+
 def _window(low: Tensor, high: Tensor, radius: float, limit: int) -> Tuple[Tensor, Tensor]:
     """Reference window ``[max(int(low - r), 0), min(int(high + r) + 1, limit))``
-    (``low = high = mu`` for a joint; the two ends' min and max for a limb)."""
-    start = torch.trunc(low - radius).long().clamp(min=0)
-    end = (torch.trunc(high + radius).long() + 1).clamp(max=limit)
+    (``low = high = mu`` for a joint; the two ends' min and max for a limb).
+
+    In float64, as the references compute it (NumPy 1.x: a float32 scalar minus a Python
+    float is a float64), so a window edge never differs by float32 rounding."""
+    start = torch.trunc(_f64(low) - radius).long().clamp(min=0)
+    end = (torch.trunc(_f64(high) + radius).long() + 1).clamp(max=limit)
     return start, end
 
 
@@ -95,8 +103,8 @@ def _joint_maps(flat: Tensor, shape: Tuple[int, ...], kp: Tensor, score: Tensor,
     radius = 3 * sigma
     side = _joint_side(sigma)
     limit = torch.tensor([w, h], device=kp.device)
-    start = torch.minimum(torch.trunc(kp - radius).long().clamp_(min=0), limit)
-    end = torch.minimum(torch.trunc(kp + radius).long() + 1, limit)
+    start, end = _window(kp, kp, radius, 1 << 62)
+    start, end = torch.minimum(start, limit), torch.minimum(end, limit)
     ar = torch.arange(side, device=kp.device)
     pos = start[..., None] + ar  # (N,M,T,V,2,K)
     g = torch.exp((pos - kp[..., None]).square_().mul_(-1.0 / (2 * sigma * sigma)))
@@ -124,7 +132,11 @@ def _limb_patch(x: Tensor, y: Tensor, a: Tensor, b: Tensor, sa: Tensor, sb: Tens
     ax, ay, bx, by = (c[..., None, None] for c in (a[..., 0], a[..., 1], b[..., 0], b[..., 1]))
     d2_a = (x - ax) ** 2 + (y - ay) ** 2
     d2_b = (x - bx) ** 2 + (y - by) ** 2
-    d2_ab = (ax - bx) ** 2 + (ay - by) ** 2
+    # The references square and add the float32 differences in float64 (NumPy 1.x
+    # scalars), then round to float32 against the pixel arrays; the projection below is
+    # ill-conditioned enough that the float32 sum moves values by ~3e-6.
+    d2_ab64 = _f64(ax - bx) ** 2 + _f64(ay - by) ** 2
+    d2_ab = d2_ab64.float()
     coeff = (d2_a - d2_b + d2_ab) / 2.0 / d2_ab
     d2_line = (x - (ax + coeff * (bx - ax))) ** 2 + (y - (ay + coeff * (by - ay))) ** 2
     d2_seg = torch.where(coeff <= 0, d2_a, torch.where(coeff >= 1, d2_b, d2_line))
@@ -133,7 +145,7 @@ def _limb_patch(x: Tensor, y: Tensor, a: Tensor, b: Tensor, sa: Tensor, sb: Tens
     x0, x1, y0, y1 = (c[..., None, None] for c in joint_box)
     inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
     joint = torch.where(inside, torch.exp(-d2_a / 2.0 / (sigma * sigma)) * sa[..., None, None], 0.0)
-    value = torch.where(d2_ab < 1, joint, limb)
+    value = torch.where(d2_ab64 < 1, joint, limb)
     bx0, bx1, by0, by1 = (c[..., None, None] for c in box)
     return torch.where((x >= bx0) & (x < bx1) & (y >= by0) & (y < by1), value, 0.0)
 
@@ -154,10 +166,7 @@ def _limb_maps(out: Tensor, kp: Tensor, score: Tensor, sigma: float, limbs: Sequ
     # Skipped limbs (a score below eps) get an empty window.
     drawn = torch.minimum(sa, sb) > 0
     x1 = torch.where(drawn, x1, x0)
-    kx = int((x1 - x0).clamp(min=0).max().item()) if x1.numel() else 0
-    ky = int((y1 - y0).clamp(min=0).max().item()) if y1.numel() else 0
-    if kx == 0 or ky == 0:
-        return
+    width, height = (x1 - x0).clamp(min=0).reshape(-1), (y1 - y0).clamp(min=0).reshape(-1)
     ja_x = _window(a[..., 0], a[..., 0], radius, w)  # joint a's own window
     ja_y = _window(a[..., 1], a[..., 1], radius, h)
     num_limbs = len(limbs)
@@ -168,19 +177,32 @@ def _limb_maps(out: Tensor, kp: Tensor, score: Tensor, sigma: float, limbs: Sequ
     base = base.unsqueeze(1).expand(n, m, t, num_limbs).reshape(-1)
     flat_args = [c.reshape(-1, *c.shape[4:]) for c in
                  (a, b, sa, sb, x0, x1, y0, y1, *ja_x, *ja_y)]
-    step = max(1, _LIMB_CHUNK // (kx * ky))
-    ar_x = torch.arange(kx, device=kp.device)
-    ar_y = torch.arange(ky, device=kp.device)
-    for s in range(0, base.numel(), step):
-        ca, cb, csa, csb, cx0, cx1, cy0, cy1, jx0, jx1, jy0, jy1 = (
-            c[s:s + step] for c in flat_args)
-        px = cx0[:, None] + ar_x  # (P,Kx)
-        py = cy0[:, None] + ar_y
+    for rows, kx, ky in _limb_groups(width, height):
+        ca, cb, csa, csb, cx0, cx1, cy0, cy1, jx0, jx1, jy0, jy1 = (c[rows] for c in flat_args)
+        px = cx0[:, None] + torch.arange(kx, device=kp.device)  # (P,Kx)
+        py = cy0[:, None] + torch.arange(ky, device=kp.device)
         value = _limb_patch(px[:, None, :].float(), py[:, :, None].float(), ca, cb, csa, csb,
                             (cx0, cx1, cy0, cy1), (jx0, jx1, jy0, jy1), sigma)
-        index = (base[s:s + step, None, None] + py.clamp(max=h - 1)[:, :, None] * w
+        index = (base[rows, None, None] + py.clamp(max=h - 1)[:, :, None] * w
                  + px.clamp(max=w - 1)[:, None, :])
         _scatter_max(out.view(-1), index, value)
+
+
+def _limb_groups(width: Tensor, height: Tensor):
+    """``(rows, kx, ky)`` chunks of the drawn limbs, grouped by window size (powers of
+    two of the longer side), so that one long limb does not make every patch large;
+    each chunk holds at most ``_LIMB_CHUNK`` patch pixels."""
+    drawn = (width > 0) & (height > 0)
+    if not bool(drawn.any()):
+        return
+    side = torch.maximum(width, height).clamp(min=1)
+    bucket = torch.ceil(torch.log2(side.double())).long()
+    for group in torch.unique(bucket[drawn]).tolist():
+        rows = torch.nonzero(drawn & (bucket == group)).squeeze(1)
+        kx, ky = int(width[rows].max()), int(height[rows].max())
+        step = max(1, _LIMB_CHUNK // (kx * ky))
+        for start in range(0, rows.numel(), step):
+            yield rows[start:start + step], kx, ky
 
 
 def pose_heatmaps(keypoint: Tensor, score: Tensor, size: Tuple[int, int], sigma: float = 0.6,
