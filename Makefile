@@ -42,6 +42,8 @@ test: lint
 bench: install
 	$(PY) benchmarks/bench_model.py
 	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_loader.py
 
 clean:
 	rm -rf $(VENV) output $(DEMO_DATA)
