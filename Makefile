@@ -55,6 +55,8 @@ test: lint mmaction-env
 bench: install
 	$(PY) benchmarks/bench_model.py
 	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_loader.py
 
 bench-mmaction: mmaction-env
 	$(MM_VENV)/bin/python benchmarks/bench_mmaction.py

@@ -28,6 +28,7 @@ import argparse
 import math
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -98,16 +99,19 @@ class Stepper:
 
 def timed_clips_per_s(step: Callable[[], None], batch: int, warmup: int, steps: int,
                       device: torch.device) -> float:
-    for _ in range(warmup):  # allocator, kernel choice, compilation
+    """``batch`` / the median time of ``steps`` steps after ``warmup`` untimed ones (allocator,
+    kernel choice, compilation, worker start-up); the median shrugs off a step slowed by
+    another process on a shared machine."""
+    for _ in range(warmup):
         step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return batch * steps / (time.perf_counter() - start)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return batch / statistics.median(times)
 
 
 def synthetic_batch(cfg, batch: int, device: torch.device):
@@ -233,7 +237,7 @@ def main() -> None:
     cfg = base_cfg(args.tiny, device, args.batch)
     size = "demo size" if args.tiny else "NTU-60 size"
     load = os.getloadavg()[0]
-    print(f"RGBPoseConv3D training throughput, {size} (RGB {cfg.DATA.NUM_FRAMES}x"
+    print(f"RGBPoseConv3D training throughput (batch / median step time), {size} (RGB {cfg.DATA.NUM_FRAMES}x"
           f"{cfg.DATA.TRAIN_CROP_SIZE}², pose {cfg.DATA.POSE_NUM_FRAMES} frames), batch {args.batch}, "
           f"{args.steps} timed steps per row, on {device_name(device, args.threads)}; "
           f"torch {torch.__version__}; load average {load:.1f}")

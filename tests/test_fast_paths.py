@@ -226,6 +226,13 @@ def test_tester_converts_its_model(tiny_data, tmp_path, monkeypatch):
 # --- torch.compile ----------------------------------------------------------------------------
 
 
+def test_conv_strides_are_plain_ints():
+    """pytorchvideo builds shortcut strides from NumPy integers, which inductor cannot lower."""
+    model = build_model(get_cfg())
+    strides = {type(s) for m in model.modules() if isinstance(m, torch.nn.Conv3d) for s in m.stride}
+    assert strides == {int}
+
+
 def test_compiled_training_step_matches_eager_on_cpu(tiny_data, tmp_path):
     """TRAIN.COMPILE on the tiny fused model (~1 min of inductor compile on 2 cold cores)."""
     steps = {}
