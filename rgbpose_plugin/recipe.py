@@ -23,11 +23,12 @@ from fvcore.common.config import CfgNode
 from iopath.common.file_io import g_pathmgr
 
 from .config import merge_opts
-from .engine.distributed import barrier, is_main
+from .engine.distributed import barrier, is_main, main_decides
 from .engine.evaluation import align, load_results, score_metrics
 from .engine.logs import setup_logging
+from .engine.run_lock import hold_folder
 from .engine.tester import test
-from .engine.trainer import train
+from .engine.trainer import stop_point, train
 
 __all__ = ["STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_pending", "stage_record",
            "summary_table"]
@@ -59,13 +60,20 @@ def _done_path(cfg: CfgNode, stage: str) -> str:
     return os.path.join(cfg.OUTPUT_DIR, stage, "DONE.json")
 
 
-def stage_record(cfg: CfgNode, stage: str) -> Optional[Dict]:
-    """What a finished stage left (checkpoint, metrics), or None if it has not finished."""
-    path = _done_path(cfg, stage)
+def _read_record(path: str) -> Optional[Dict]:
     if not g_pathmgr.exists(path):
         return None
     with g_pathmgr.open(path, "r") as f:
         return json.load(f)
+
+
+def stage_record(cfg: CfgNode, stage: str) -> Optional[Dict]:
+    """What a finished stage left (checkpoint, metrics), or None if it has not finished.
+
+    Under DDP rank 0 reads it and every rank gets its answer (so call it on every rank):
+    ranks reading a shared folder could otherwise disagree on whether a stage is done.
+    """
+    return main_decides(lambda: _read_record(_done_path(cfg, stage)))
 
 
 def _supplied_checkpoint(cfg: CfgNode, stage: str) -> str:
@@ -98,6 +106,7 @@ def _write_record(cfg: CfgNode, stage: str, record: Dict) -> None:
 
 def _train_and_test(scfg: CfgNode) -> Dict:
     record = dict(train(scfg))
+    stop_point(scfg, record["checkpoint"])  # a stop asked during the last validation
     if scfg.TEST.ENABLE:
         tcfg = scfg.clone()
         tcfg.defrost()
@@ -154,9 +163,12 @@ def run_stage(cfg: CfgNode, stage: str, force: bool = False) -> Dict:
     if record is not None and not force:
         log.info(f"stage {stage}: already done ({_done_path(cfg, stage)})")
         return record
-    log.info(f"===== stage {stage} =====")
-    record = _RUNNERS[stage](cfg, stage_cfg(cfg, stage))
-    _write_record(cfg, stage, record)
+    scfg = stage_cfg(cfg, stage)
+    stop_point(scfg, "")  # asked to stop during the previous stage (its test, the merge)
+    with hold_folder(scfg.OUTPUT_DIR):  # one run per stage folder
+        log.info(f"===== stage {stage} =====")
+        record = _RUNNERS[stage](cfg, scfg)
+        _write_record(cfg, stage, record)
     return record
 
 

@@ -1,0 +1,73 @@
+"""A task whose peer vanished (its node lost, the task SIGKILLed): requeue instead of failing.
+
+When a node dies mid-epoch, the tasks on the other nodes see it as a broken connection in
+their next collective. Ending them with that error would end the job FAILED, though
+nothing is wrong with the run: it only lost a machine. So a surviving task first tells the
+two cases apart:
+
+* a peer that failed in Python leaves its traceback in its submitit result pickle before
+  its process exits (its sockets close only then): a real error, reported as such;
+* a peer that left nothing within :data:`GRACE_S` vanished (node lost, SIGKILL, OOM
+  killer): the task asks SLURM to requeue the job (``scontrol requeue``), which then
+  kills every task; the rerun resumes from the last checkpoint, with a new rendezvous
+  port (see ``job_port``), so nothing waits on the dead group.
+
+Requeues for lost peers are bounded by the job's requeue budget (``SLURM_RESTART_COUNT``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import time
+from typing import Sequence
+
+import torch.distributed as dist
+from submitit.core.utils import JobPaths
+
+__all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "GRACE_S"]
+
+GRACE_S = 5.0
+log = logging.getLogger("rgbpose_plugin.slurm")
+
+# what gloo / NCCL / the TCP store say when the other end of a collective is gone
+_LOST = re.compile(r"Connection (reset|closed|refused)|Broken pipe|timed out|"
+                   r"NCCL communicator was aborted|remote process exited", re.IGNORECASE)
+
+
+def peer_lost(err: BaseException) -> bool:
+    """True for the errors a collective raises when another rank's process is gone."""
+    dist_error = getattr(dist, "DistError", ())
+    if dist_error and isinstance(err, dist_error):
+        return True
+    return isinstance(err, RuntimeError) and bool(_LOST.search(str(err)))
+
+
+def peer_left_an_error(folder: str, job_id: str, ranks: Sequence[int], grace_s: float = GRACE_S) -> bool:
+    """Whether another task of the job wrote its result pickle (its error) within ``grace_s``."""
+    paths = [JobPaths(folder, job_id=job_id, task_id=r).result_pickle for r in ranks]
+    deadline = time.monotonic() + grace_s
+    while True:
+        if any(p.exists() for p in paths):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
+
+
+def requeue_job(job_id: str, restart_count: int, max_requeues: int) -> bool:
+    """Ask SLURM to requeue ``job_id``; False when the budget is spent or SLURM refused."""
+    if restart_count >= max_requeues:
+        log.error(f"a peer was lost, but job {job_id} was already requeued {restart_count} times "
+                  f"(limit {max_requeues}): not requeueing")
+        return False
+    log.warning(f"a peer of job {job_id} vanished (node lost?): requeueing; the rerun resumes "
+                "from the last checkpoint")
+    proc = subprocess.run(["scontrol", "requeue", job_id], capture_output=True, text=True, timeout=60,
+                          env={**os.environ})
+    if proc.returncode != 0 and "pending" not in proc.stderr.lower():  # another task was first
+        log.error(f"scontrol requeue {job_id} failed: {proc.stderr.strip()}")
+        return False
+    return True
