@@ -53,9 +53,9 @@ def test_validation_with_more_processes_than_val_videos(tiny_data, tmp_path):
     ann = tmp_path / "one_val_video.pkl"
     ann.write_bytes(pickle.dumps(data))
     cfg = tiny_cfg(tiny_data, tmp_path)
-    opts = ["DATA.ANN_FILE", ann, "DATA.PATH_PREFIX", tiny_data.parent / "videos", "OUTPUT_DIR", tmp_path / "out",
-            "RGBPOSE.CPU_PROCESSES", 2, "RGBPOSE.RECIPE.POSE_ONLY_OPTS", cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS,
-            "TEST.ENABLE", False, "RGBPOSE.DIST_TIMEOUT_S", 60]
+    opts = ["DATA.ANN_FILE", ann, "DATA.PATH_PREFIX", tiny_data.parent / "videos",
+            "OUTPUT_DIR", tmp_path / "out", "RGBPOSE.CPU_PROCESSES", 2, "TEST.ENABLE", False,
+            "RGBPOSE.RECIPE.POSE_ONLY_OPTS", cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS, "RGBPOSE.DIST_TIMEOUT_S", 60]
     opts += _tiny_keys(cfg)
     res = run_bounded([sys.executable, str(ROOT / "tools" / "run_net.py"), "--cfg", str(DEMO_CFG),
                        "--stage", "pose_only", "--opts", *[str(x).replace(" ", "") for x in opts]], 240)

@@ -23,9 +23,12 @@ from trainer_fixtures import make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import load_cfg
 from rgbpose_plugin.engine.checkpoint import last_checkpoint, list_checkpoints, load_checkpoint
+from rgbpose_plugin.engine.run_lock import LOCK_NAME, OutputDirLocked, RunLock
 from rgbpose_plugin.launch import (
     PlannedJob,
     SlurmOptions,
+    Submitted,
+    build_executor,
     load_cluster_yaml,
     parse_mem_gb,
     parse_time_min,
@@ -201,9 +204,18 @@ def _cluster_answers(env: Dict[str, str]) -> bool:
         return False
 
 
+def _node_names(env: Dict[str, str]) -> List[str]:
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], env=env, capture_output=True, text=True,
+                         timeout=30).stdout
+    return sorted(set(out.split()))
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """A running local cluster (started here, and then stopped here, if it was not up)."""
+    """A running local cluster, 2 nodes by default (started, then stopped, here if it was not up).
+
+    Yields (base folder, node names).
+    """
     reason = _cannot_run()
     if reason:
         pytest.skip(reason)
@@ -220,7 +232,7 @@ def slurm_cluster():
         started = True
     old = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = env["SLURM_CONF"]
-    yield base
+    yield base, _node_names(env)
     if old is None:
         os.environ.pop("SLURM_CONF", None)
     else:
@@ -230,28 +242,54 @@ def slurm_cluster():
 
 
 @pytest.fixture(scope="session")
+def two_nodes(slurm_cluster):
+    base, nodes = slurm_cluster
+    if len(nodes) < 2:
+        pytest.skip(f"the running local cluster has {len(nodes)} node(s) ({nodes}); the multi-node "
+                    "cases need 2: stop it, then let the tests start the default 2-node cluster")
+    return nodes
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     return make_tiny_dataset(tmp_path_factory.mktemp("slurm_tiny_data"))
 
 
-def _stage_cfg(tiny_data: Path, out: Path):
-    """The tiny demo recipe with 96 training iterations per epoch (2 clips per batch).
+def _stage_cfg(tiny_data: Path, out: Path, *extra):
+    """The tiny recipe, 2 epochs of 48 iterations (2 clips per batch), a checkpoint per epoch.
 
-    Iterations take a few ms in a job: that many leave seconds for a preemption to land
-    mid-epoch.
+    Iterations take a few ms in a job: that many leave seconds to preempt or kill mid-epoch.
     """
-    return tiny_cfg(tiny_data, out, "DATA.REPEAT", 48, "TRAIN.BATCH_SIZE", 2)
+    pose = ["DATA.REPEAT", 24, "TRAIN.BATCH_SIZE", 2, "SOLVER.MAX_EPOCH", 2, "TRAIN.EVAL_PERIOD", 2]
+    cfg = tiny_cfg(tiny_data, out, *extra)
+    cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS = list(cfg.RGBPOSE.RECIPE.POSE_ONLY_OPTS) + pose
+    return cfg
 
 
-def _cpu_opts(tasks: int) -> SlurmOptions:
+def _cpu_opts(tasks: int, nodes: int = 1) -> SlurmOptions:
     # cred_expire=10 on the local cluster: a requeued job is eligible again after 11 s
-    return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "cpus_per_task": 1,
-                            "time": "15", "signal_delay_s": 30, "stop_timeout_s": 20.0})
+    return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "nodes": nodes,
+                            "cpus_per_task": 1, "time": "15", "signal_delay_s": 30, "stop_timeout_s": 20.0,
+                            "setup": [f"export PYTHONPATH={REPO / 'tests'}:$PYTHONPATH"]})
 
 
 def _submit(cfg, opts: SlurmOptions, stage: str = ""):
     cfg = prepare_cfg(cfg, opts)
     return cfg, submit_plan(cfg, opts, plan_jobs(cfg, stage))
+
+
+def _submit_slow(cfg, opts: SlurmOptions, stage: str, workers: int = 2, item_s: float = 0.05):
+    """One stage as a :class:`SlowItemJob` with ``workers`` DataLoader workers per task."""
+    from slurm_jobs import SlowItemJob
+
+    cfg = cfg.clone()
+    cfg.merge_from_list(["DATA_LOADER.NUM_WORKERS", workers])
+    cfg = prepare_cfg(cfg, opts)
+    (planned,) = plan_jobs(cfg, stage)
+    executor = build_executor(cfg, opts, planned)
+    job = executor.submit(SlowItemJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s,
+                                      opts.max_requeues, item_s=item_s))
+    return cfg, Submitted(planned, job, opts.nodes * opts.cpu_tasks_per_node)
 
 
 def _wait_ok(submitted) -> List:
@@ -266,9 +304,27 @@ def _weights(stage_dir: Path) -> Dict[str, torch.Tensor]:
     return load_checkpoint(last_checkpoint(str(stage_dir)))["model_state"]
 
 
+def _assert_same_weights(ours: Path, reference: Path) -> None:
+    a, b = _weights(ours), _weights(reference)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name  # tensor-equal, no tolerance
+
+
+def _iterations_logged(log: Path) -> int:
+    return log.read_text().count(" iter ") if log.exists() else 0
+
+
+def _wait_for_iterations(log: Path, count: int, job, start: float) -> None:
+    while _iterations_logged(log) < count:
+        assert time.monotonic() - start < JOB_TIMEOUT_S, f"the job never logged {count} iterations"
+        assert not job.done(), "the job ended too early"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def two_task_run(slurm_cluster, tiny_data, tmp_path_factory):
-    """pose_only trained by one 2-task job (gloo), uninterrupted: (cfg, report, seconds)."""
+    """pose_only by one job of 2 tasks on one node (gloo), uninterrupted: (cfg, report, seconds)."""
     start = time.monotonic()
     cfg, submitted = _submit(_stage_cfg(tiny_data, tmp_path_factory.mktemp("ddp") / "out"),
                              _cpu_opts(2), "pose_only")
@@ -279,39 +335,105 @@ def two_task_run(slurm_cluster, tiny_data, tmp_path_factory):
 @pytest.mark.slurm
 def test_two_task_training_stage(two_task_run):
     cfg, report, seconds = two_task_run
-    print(f"\n2-task pose_only job: {seconds:.1f} s")
+    print(f"\n2-task pose_only job on one node: {seconds:.1f} s")
     assert report.result["world_size"] == 2 and report.result["restart_count"] == 0
     record = report.result["stages"]["pose_only"]
-    assert record["checkpoint"].endswith("checkpoint_epoch_00001.pyth")
+    assert record["checkpoint"].endswith("checkpoint_epoch_00002.pyth")
     log = (Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt").read_text()
     assert "2 process(es)" in log
 
 
-def _iterations_logged(log: Path) -> int:
-    return log.read_text().count(" iter ") if log.exists() else 0
+@pytest.mark.slurm
+def test_two_nodes_train_like_two_tasks_on_one_node(two_task_run, two_nodes, tiny_data, tmp_path):
+    """2 nodes x 1 task, gloo over the bridge between their network namespaces."""
+    reference_cfg, _, _ = two_task_run
+    start = time.monotonic()
+    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    (report,) = _wait_ok([submitted])
+    print(f"\n2-node pose_only job: {time.monotonic() - start:.1f} s")
+    ranks = submitted.job.results()
+    assert sorted(r["host"] for r in ranks) == two_nodes[:2]  # each task ran on its own node
+    _assert_same_weights(Path(cfg.OUTPUT_DIR) / "pose_only", Path(reference_cfg.OUTPUT_DIR) / "pose_only")
 
 
 @pytest.mark.slurm
-def test_preempted_job_requeues_and_ends_with_the_same_weights(two_task_run, tiny_data, tmp_path):
+def test_preempted_job_with_loader_workers_requeues_and_ends_with_the_same_weights(
+        two_task_run, tiny_data, tmp_path):
     reference_cfg, _, _ = two_task_run
     start = time.monotonic()
-    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(2), "pose_only")
+    cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(2), "pose_only")
     log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
-    while _iterations_logged(log) < 2:  # preempt mid-epoch, after some finished iterations
-        assert time.monotonic() - start < JOB_TIMEOUT_S, "the job never logged 2 iterations"
-        assert not submitted.job.done(), "the job ended before it could be preempted"
-        time.sleep(0.2)
-    submitted.job._interrupt()  # what SLURM does on preemption: SIGTERM, then USR2
+    _wait_for_iterations(log, 2, submitted.job, start)  # preempt mid-epoch
+    submitted.job._interrupt()  # what SLURM does on preemption: SIGTERM to every process, then USR2
     (report,) = _wait_ok([submitted])
-    print(f"\npreempted + requeued 2-task job: {time.monotonic() - start:.1f} s")
+    print(f"\npreempted + requeued 2-task job, 2 loader workers per task: {time.monotonic() - start:.1f} s")
     assert report.result["restart_count"] >= 1
     mid_epoch = [p for p in list_checkpoints(str(log.parent)) if "_iter_" in p]
     assert mid_epoch, "no mid-epoch checkpoint was saved on preemption"
     assert "resumed from" in log.read_text()
-    ours, reference = _weights(log.parent), _weights(Path(reference_cfg.OUTPUT_DIR) / "pose_only")
-    assert ours.keys() == reference.keys()
-    for name in ours:
-        assert torch.equal(ours[name], reference[name]), name
+    _assert_same_weights(log.parent, Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+
+
+def _node_sh(action: str, node: int) -> str:
+    proc = subprocess.run(["bash", str(CLUSTER / "node.sh"), action, str(node)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.slurm
+def test_a_node_lost_mid_epoch_requeues_and_ends_with_the_same_weights(
+        two_task_run, two_nodes, tiny_data, tmp_path):
+    """SIGKILL every process of the first node (slurmd, batch script, rank 0 with the store)."""
+    reference_cfg, _, _ = two_task_run
+    start = time.monotonic()
+    cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
+    _wait_for_iterations(log, 48 + 4, submitted.job, start)  # epoch 1 saved, epoch 2 under way
+    assert [Path(p).name for p in list_checkpoints(str(log.parent))] == ["checkpoint_epoch_00001.pyth"]
+    _node_sh("kill", 1)
+    killed = time.monotonic()
+    time.sleep(2.0)
+    _node_sh("start", 1)  # the node is back (as after a reboot)
+    (report,) = _wait_ok([submitted])
+    print(f"\n2-node job, node 1 killed mid-epoch 2: {time.monotonic() - start:.1f} s in all, "
+          f"{time.monotonic() - killed:.1f} s from the kill to the end")
+    assert report.result["restart_count"] >= 1
+    text = log.read_text()
+    assert "resumed from" in text and "checkpoint_epoch_00001.pyth" in text.split("resumed from")[-1]
+    _assert_same_weights(log.parent, Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+
+
+@pytest.mark.slurm
+def test_a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(
+        slurm_cluster, tiny_data, tmp_path):
+    start = time.monotonic()
+    first_cfg, first = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1), "pose_only",
+                                    item_s=0.3)  # ~30 s of loading: alive while the second starts
+    log = Path(first_cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
+    _wait_for_iterations(log, 1, first.job, start)
+    _, (second,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1), "pose_only")
+    (refused,) = wait_for_jobs({"second": second.job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=3.0)
+    assert not refused.ok and "OutputDirLocked" in refused.error
+    assert f"SLURM job {first.job_id}" in refused.error and "PID " in refused.error
+    assert any(f"host {node}," in refused.error for node in slurm_cluster[1])
+    assert not first.job.done()  # the first run went on
+    first.job.cancel()  # SIGKILL after KillWait: the lock stays behind
+    wait_for_jobs({"first": first.job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=2.0)
+    lock_file = log.parent / LOCK_NAME
+    assert lock_file.exists()
+    # From here (another host, no job) squeue decides: taken over once the job's processes
+    # are gone (it stays COMPLETING until then)
+    lock, deadline = RunLock(str(log.parent)), time.monotonic() + 60
+    while True:
+        try:
+            lock.acquire()
+            break
+        except OutputDirLocked:
+            assert time.monotonic() < deadline, "the cancelled job's lock was never taken over"
+            time.sleep(1.0)
+    lock.release()
+    print(f"\nrefused second run, cancelled first, lock taken over: {time.monotonic() - start:.1f} s")
 
 
 @pytest.mark.slurm
@@ -339,16 +461,17 @@ def _sacct_times(job_id: str) -> Dict[str, str]:
 
 
 @pytest.mark.slurm
-def test_whole_recipe_with_dependencies(slurm_cluster, tiny_data, tmp_path):
+def test_whole_recipe_with_dependencies_on_two_nodes(two_nodes, tiny_data, tmp_path):
     start = time.monotonic()
-    cfg, submitted = _submit(tiny_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1))
+    cfg, submitted = _submit(tiny_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2))
     names = [s.plan.name for s in submitted]
     assert names == ["rgb_only", "pose_only", "merge+rgbpose+test"]
     ids = [s.job_id for s in submitted]
     assert submitted[2].dependency == f"afterok:{ids[0]}:{ids[1]}"
     reports = _wait_ok(submitted)
-    print(f"\nwhole recipe (3 jobs): {time.monotonic() - start:.1f} s")
+    print(f"\nwhole recipe (3 jobs of 2 nodes): {time.monotonic() - start:.1f} s")
     final = reports[2].result
+    assert final["world_size"] == 2
     assert set(final["stages"]) == {"merge", "rgbpose", "test"}
     assert all(final["stages"][s] for s in ("merge", "rgbpose", "test"))
     out = Path(cfg.OUTPUT_DIR)

@@ -77,18 +77,23 @@ class Holder:
         return f"host {self.host}, PID {self.pid}{job if self.job_id else ''}, since {self.started}"
 
 
+_FINAL_STATES = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+                 "BOOT_FAIL", "DEADLINE", "PREEMPTED", "REVOKED", "SPECIAL_EXIT"}
+
+
 def _slurm_job_active(job_id: str) -> Optional[bool]:
     """True/False from ``squeue``; None when it cannot tell (no SLURM client, no answer)."""
     if shutil.which("squeue") is None:
         return None
     try:
-        proc = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True,
-                              text=True, timeout=30)
+        proc = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"],
+                              capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:  # "Invalid job id": long gone from the controller
         return False if "Invalid job id" in proc.stderr else None
-    return bool(proc.stdout.strip())
+    states = set(proc.stdout.split())
+    return bool(states - _FINAL_STATES)  # COMPLETING still has processes to kill
 
 
 def holder_gone(holder: Holder, heartbeat_age_s: float) -> Tuple[bool, str]:
