@@ -19,6 +19,7 @@ from typing import Dict, List
 
 import pytest
 import torch
+from submitit.core.utils import JobPaths
 from trainer_fixtures import make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import load_cfg
@@ -38,7 +39,8 @@ from rgbpose_plugin.launch import (
     submit_plan,
     wait_for_jobs,
 )
-from rgbpose_plugin.launch.job import distributed_cfg
+from rgbpose_plugin.launch.job import distributed_cfg, job_port
+from rgbpose_plugin.launch.node_loss import peer_left_an_error, peer_lost
 from rgbpose_plugin.recipe import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +134,8 @@ def test_dry_run_prints_scripts_with_dependencies(tmp_path, monkeypatch):
                  "--time=2880", "--mem=200GB", "--account=lab", "--exclude='n[1-2]'",
                  "--signal=USR2@120", "--job-name=rgbpose-rgb_only"):
         assert f"#SBATCH {line}" in scripts[0], line
+    assert "export SRUN_CPUS_PER_TASK=" in scripts[0]  # srun does not inherit --cpus-per-task
+    assert "--kill-on-bad-exit=1" in scripts[0].split("srun", 1)[1]  # one failed task ends the step
     assert "dependency" not in scripts[1]
     assert "#SBATCH --dependency='afterok:<rgb_only>:<pose_only>'" in scripts[2]
     assert "#SBATCH --kill-on-invalid-dep=yes" in scripts[2]
@@ -184,6 +188,33 @@ def test_two_nodes_of_four_gpus(tmp_path, monkeypatch):
                    "LOCAL_WORLD_SIZE": "4"}
     assert (out.NUM_SHARDS, out.SHARD_ID, out.NUM_GPUS) == (2, 1, 4)
     assert 20000 <= int(os.environ["MASTER_PORT"]) <= 60000  # the same in every task (from the job id)
+
+
+def test_each_job_and_attempt_gets_its_own_port(tmp_path, monkeypatch):
+    """A MASTER_PORT exported by the submitting shell reaches every job: it must not be used."""
+    cfg = prepare_cfg(_base_cfg(tmp_path), SlurmOptions(gpus_per_node=0, cpu_tasks_per_node=2))
+    ports = {}
+    for job_id, restarts in (("101", 0), ("102", 0), ("101", 1)):
+        _slurm_task_env(monkeypatch, SLURM_JOB_ID=job_id, SLURM_RESTART_COUNT=restarts)
+        monkeypatch.setenv("MASTER_PORT", "29500")
+        distributed_cfg(cfg)
+        ports[job_id, restarts] = int(os.environ["MASTER_PORT"])
+        assert ports[job_id, restarts] == job_port(job_id, restarts)
+    assert len(set(ports.values())) == 3 and 29500 not in ports.values()
+
+
+def test_a_vanished_peer_is_told_from_a_failed_one(tmp_path):
+    gloo = RuntimeError("[gloo/transport/tcp/pair.cc:545] Read error [10.213.57.11]:39827: "
+                        "Connection reset by peer")
+    assert peer_lost(gloo) and not peer_lost(ValueError("bad sample")) and not peer_lost(RuntimeError("oom"))
+    start = time.time()
+    assert not peer_left_an_error(str(tmp_path), "7", [1], since=start, grace_s=0.3)
+    result = JobPaths(tmp_path, job_id="7", task_id=1).result_pickle
+    result.parent.mkdir(parents=True, exist_ok=True)
+    result.write_bytes(b"error pickle")
+    assert peer_left_an_error(str(tmp_path), "7", [1], since=start - 5, grace_s=0.3)
+    # a pickle of an earlier attempt of the job does not count
+    assert not peer_left_an_error(str(tmp_path), "7", [1], since=time.time() + 1, grace_s=0.3)
 
 
 # --- a real local cluster --------------------------------------------------------------------

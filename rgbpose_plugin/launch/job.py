@@ -147,6 +147,7 @@ class RecipeJob(submitit.helpers.Checkpointable):
         self.summarize = summarize
         self.stop_timeout_s = stop_timeout_s
         self.max_requeues = max_requeues
+        self._started = 0.0  # when this attempt started (time.time())
         self._worker: Optional[_Worker] = None
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -155,6 +156,7 @@ class RecipeJob(submitit.helpers.Checkpointable):
         return state
 
     def __call__(self) -> Dict[str, Any]:
+        self._started = time.time()
         cfg = distributed_cfg(self.cfg)
         job_env = submitit.JobEnvironment()
         result: Dict[str, Any] = {}
@@ -181,7 +183,8 @@ class RecipeJob(submitit.helpers.Checkpointable):
     def _requeue_after_peer_loss(self, job_env: submitit.JobEnvironment) -> bool:
         """True if the job was requeued because another task vanished without an error."""
         others = [r for r in range(job_env.num_tasks) if r != job_env.global_rank]
-        if not others or peer_left_an_error(str(job_env.paths.folder), job_env.job_id, others):
+        if not others or peer_left_an_error(str(job_env.paths.folder), job_env.job_id, others,
+                                            since=self._started):
             return False
         restarts = int(os.environ.get("SLURM_RESTART_COUNT", 0))
         return requeue_job(job_env.job_id, restarts, self.max_requeues)

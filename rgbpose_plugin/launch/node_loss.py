@@ -45,16 +45,28 @@ def peer_lost(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and bool(_LOST.search(str(err)))
 
 
-def peer_left_an_error(folder: str, job_id: str, ranks: Sequence[int], grace_s: float = GRACE_S) -> bool:
-    """Whether another task of the job wrote its result pickle (its error) within ``grace_s``."""
+def peer_left_an_error(folder: str, job_id: str, ranks: Sequence[int], since: float,
+                       grace_s: float = GRACE_S) -> bool:
+    """Whether another task of the job wrote its result pickle (its error) within ``grace_s``.
+
+    Only pickles written after ``since`` (this attempt's start) count: a requeued job
+    keeps the files of its earlier attempts.
+    """
     paths = [JobPaths(folder, job_id=job_id, task_id=r).result_pickle for r in ranks]
     deadline = time.monotonic() + grace_s
     while True:
-        if any(p.exists() for p in paths):
+        if any(_mtime(p) > since for p in paths):
             return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.25)
+
+
+def _mtime(path) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def requeue_job(job_id: str, restart_count: int, max_requeues: int) -> bool:
