@@ -10,6 +10,7 @@ parameters, 1 epoch; see trainer_fixtures.py) and every wait is bounded.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -251,7 +252,8 @@ def slurm_cluster():
     if reason:
         pytest.skip(reason)
     base = os.environ.get("SLURM_CI_BASE", "/tmp/slurm-local/state")
-    env = {**os.environ, "SLURM_CONF": f"{base}/etc/slurm.conf"}
+    # fake GPUs (aliases of /dev/null): jobs can ask for GPUs and see CUDA_VISIBLE_DEVICES
+    env = {"SLURM_CI_FAKE_GPUS": "2", **os.environ, "SLURM_CONF": f"{base}/etc/slurm.conf"}
     started = False
     if not _cluster_answers(env):
         start = time.monotonic()
@@ -489,6 +491,63 @@ def _sacct_times(job_id: str) -> Dict[str, str]:
                          capture_output=True, text=True, timeout=30).stdout.strip().splitlines()
     start, end = out[-1].split("|")
     return {"start": start, "end": end}
+
+
+GPU_PROBE = """
+import importlib.util, os, socket, sys
+# the package's distributed module alone (torch only, not the whole plugin: seconds less per task)
+spec = importlib.util.spec_from_file_location("dist_module", sys.argv[1])
+module = sys.modules["dist_module"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+seen = os.environ["CUDA_VISIBLE_DEVICES"].split(",")
+local, per_node = int(os.environ["SLURM_LOCALID"]), int(os.environ["SLURM_NTASKS_PER_NODE"])
+index = module.cuda_index(local, per_node, len(seen))
+print(socket.gethostname(), local, ",".join(seen), index, seen[index])
+"""
+
+
+def _run_batch(args: List[str], tmp_path: Path) -> Dict[str, List[List[str]]]:
+    """Submit one sbatch per entry of ``args`` (all at once); each job's output lines, split."""
+    jobs = {}
+    for n, extra in enumerate(args):
+        out = tmp_path / f"job{n}.out"
+        proc = subprocess.run(["sbatch", "--parsable", "-o", str(out), *shlex.split(extra)],
+                              capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        jobs[extra] = (proc.stdout.strip().split(";")[0], out)
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    ids = ",".join(job_id for job_id, _ in jobs.values())
+    squeue = ["squeue", "-h", "-j", ids]
+    while subprocess.run(squeue, capture_output=True, text=True, timeout=30).stdout.strip():
+        assert time.monotonic() < deadline, f"jobs {ids} still running"
+        time.sleep(0.5)  # (sbatch --wait polls with growing pauses, up to 30 s)
+    return {extra: sorted(line.split() for line in out.read_text().splitlines() if line.strip())
+            for extra, (_, out) in jobs.items()}
+
+
+@pytest.mark.slurm
+def test_each_task_takes_its_own_gpu_under_either_binding(slurm_cluster, tmp_path):
+    """What each task sees (fake GPUs), and the device it picks: distinct GPUs either way."""
+    gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True, timeout=30).stdout
+    if "gpu:2" not in gres:
+        pytest.skip(f"the running local cluster has no fake GPUs ({gres.strip()}); start it with "
+                    "SLURM_CI_FAKE_GPUS=2")
+    (tmp_path / "probe.py").write_text(GPU_PROBE)
+    module = REPO / "rgbpose_plugin" / "engine" / "distributed.py"
+    probe = f"{sys.executable} {tmp_path / 'probe.py'} {module}"
+    shape = "-N1 --ntasks-per-node=2 --cpus-per-task=1"
+    per_node, per_task = f"{shape} --gpus-per-node=2", f"{shape} --gpus-per-task=1"
+    seen = _run_batch([f"{per_node} --wrap 'srun {probe}'", f"{per_task} --wrap 'srun {probe}'"], tmp_path)
+    for binding, rows in seen.items():
+        print(f"\n{binding.split('--wrap')[0]}: host, local rank, CUDA_VISIBLE_DEVICES, index, GPU: {rows}")
+        assert len(rows) == 2 and all(len(r) == 5 for r in rows), rows  # else: the job's error
+        assert [r[1] for r in rows] == ["0", "1"] and rows[0][0] == rows[1][0], rows
+        assert rows[0][4] != rows[1][4]  # never the same physical GPU
+    rows = seen[f"{per_task} --wrap 'srun {probe}'"]  # one GPU each: both use their cuda:0
+    assert [r[2] for r in rows] == ["0", "1"] and [r[3] for r in rows] == ["0", "0"]
+    rows = seen[f"{per_node} --wrap 'srun {probe}'"]  # both see the node's two: cuda:LOCAL_RANK
+    assert [r[2] for r in rows] == ["0,1", "0,1"] and [r[3] for r in rows] == ["0", "1"]
 
 
 @pytest.mark.slurm

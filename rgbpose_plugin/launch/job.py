@@ -87,8 +87,9 @@ def distributed_cfg(cfg: CfgNode) -> CfgNode:
     different batch size, so it stops the job instead.
     """
     job_env = submitit.JobEnvironment()
-    # Each task sees all the node's GPUs and picks cuda:LOCAL_RANK (as the trainer expects),
-    # so CUDA_VISIBLE_DEVICES is left alone. overwrite: the submitting shell's RANK etc.
+    # CUDA_VISIBLE_DEVICES is left as SLURM set it: all the node's GPUs (the task takes
+    # cuda:LOCAL_RANK) or, where the site binds one GPU per task, that one (see cuda_index).
+    # overwrite: the submitting shell's RANK etc.
     # (e.g. submitted from inside torchrun) are exported into the job and would be wrong.
     submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False,
                                                           overwrite=True)

@@ -60,8 +60,8 @@ die() { log "ERROR: $*"; for f in "$BASE"/log/*.log; do [ -f "$f" ] && { echo "-
 port_listening() { ss -Hltn "sport = :$1" | grep -q LISTEN; }
 
 # ---------------------------------------------------------------- 1. packages
-PKGS=(slurmctld slurmd slurm-client munge)
-[ "$NODES" -gt 1 ] && PKGS+=(iproute2 util-linux)   # ip netns, veth, bridge; unshare
+PKGS=(slurmctld slurmd slurm-client munge iproute2 bc)   # ss, ip; bc for the log times
+[ "$NODES" -gt 1 ] && PKGS+=(util-linux)   # unshare, nsenter
 [ "$WITH_DBD" = 1 ] && PKGS+=(slurmdbd mariadb-server)
 missing=()
 for p in "${PKGS[@]}"; do
