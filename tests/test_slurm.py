@@ -447,6 +447,7 @@ def test_a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_o
     _wait_for_iterations(log, 1, first.job, start)
     _, (second,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1), "pose_only")
     (refused,) = wait_for_jobs({"second": second.job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=3.0)
+    print(f"\nsecond run: {refused.summary}")
     assert not refused.ok and "OutputDirLocked" in refused.error
     assert f"SLURM job {first.job_id}" in refused.error and "PID " in refused.error
     assert any(f"host {node}," in refused.error for node in slurm_cluster[1])

@@ -118,8 +118,13 @@ if [ "$FAKE_GPUS" -gt 0 ]; then
   mkdir -p "$BASE/dev"
   for i in $(seq 0 $((FAKE_GPUS - 1))); do
     # the gpu plugin drops file-less GPUs and wants char/block devices: alias /dev/null
-    [ -c "$BASE/dev/fakegpu$i" ] || { rm -f "$BASE/dev/fakegpu$i"; mknod "$BASE/dev/fakegpu$i" c 1 3 2>/dev/null || touch "$BASE/dev/fakegpu$i"; }
+    [ -c "$BASE/dev/fakegpu$i" ] || { rm -f "$BASE/dev/fakegpu$i"; mknod "$BASE/dev/fakegpu$i" c 1 3 2>/dev/null; }
+    if [ ! -c "$BASE/dev/fakegpu$i" ]; then
+      log "WARNING: cannot create device files here (mknod): no fake GPUs"; FAKE_GPUS=0; break
+    fi
   done
+fi
+if [ "$FAKE_GPUS" -gt 0 ]; then
   echo "NodeName=$NODE_LIST Name=gpu File=$BASE/dev/fakegpu[0-$((FAKE_GPUS - 1))]" > "$BASE/etc/gres.conf"
   GRES_NODE=" Gres=gpu:$FAKE_GPUS"
 fi
