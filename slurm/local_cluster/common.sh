@@ -18,14 +18,16 @@ node_addr() { if [ "$NODES" = 1 ]; then echo 127.0.0.1; else echo "$SUBNET.$((10
 node_ns() { echo "slurmci-$PREFIX$1"; }
 node_veth() { echo "sci-$PREFIX$1"; }         # host end; the namespace end is eth0 there
 
-# alive <pidfile> <comm>: true if pidfile names a live process whose comm is <comm>
+# alive <pidfile> <comm>: true if pidfile names a live (not zombie) process whose comm is <comm>
 # (checking comm keeps a recycled PID of another program from being taken for ours).
 alive() {
   local pf=$1 comm=$2 pid
   [ -s "$pf" ] || return 1
   pid=$(cat "$pf" 2>/dev/null) || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$comm" ]
+  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$comm" ] || return 1
+  # a killed daemon stays a zombie until reaped: that is not alive
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
 }
 
 # wait_for <timeout_s> <cmd...>: poll every 0.2 s, false after the timeout
