@@ -27,3 +27,15 @@ class SlowItemJob(RecipeJob):
             return super().run_in_task(cfg)
         finally:
             RGBPoseDataset.__getitem__ = get
+
+
+class FailingRankJob(RecipeJob):
+    """Rank 1 fails in Python; rank 0 waits in a collective and sees its peer go."""
+
+    def run_in_task(self, cfg):
+        import torch.distributed as dist
+
+        if dist.get_rank() == 1:
+            raise ValueError("rank 1 fails on purpose")
+        dist.barrier()
+        return {}

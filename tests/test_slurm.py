@@ -10,6 +10,7 @@ parameters, 1 epoch; see trainer_fixtures.py) and every wait is bounded.
 from __future__ import annotations
 
 import os
+import pickle
 import shlex
 import shutil
 import socket
@@ -210,13 +211,14 @@ def test_a_vanished_peer_is_told_from_a_failed_one(tmp_path):
                         "Connection reset by peer")
     assert peer_lost(gloo) and not peer_lost(ValueError("bad sample")) and not peer_lost(RuntimeError("oom"))
     start = time.time()
-    assert not peer_left_an_error(str(tmp_path), "7", [1], since=start, grace_s=0.3)
+    assert peer_left_an_error(str(tmp_path), "7", [1], since=start, grace_s=0.3) is None
     result = JobPaths(tmp_path, job_id="7", task_id=1).result_pickle
     result.parent.mkdir(parents=True, exist_ok=True)
-    result.write_bytes(b"error pickle")
-    assert peer_left_an_error(str(tmp_path), "7", [1], since=start - 5, grace_s=0.3)
+    result.write_bytes(pickle.dumps(("error", "Traceback ...\nValueError: bad sample x.mp4\n")))
+    found = peer_left_an_error(str(tmp_path), "7", [1], since=start - 5, grace_s=0.3)
+    assert found == "task 1: ValueError: bad sample x.mp4"
     # a pickle of an earlier attempt of the job does not count
-    assert not peer_left_an_error(str(tmp_path), "7", [1], since=time.time() + 1, grace_s=0.3)
+    assert peer_left_an_error(str(tmp_path), "7", [1], since=time.time() + 1, grace_s=0.3) is None
 
 
 # --- a real local cluster --------------------------------------------------------------------
@@ -416,26 +418,53 @@ def _node_sh(action: str, node: int) -> str:
 
 
 @pytest.mark.slurm
+@pytest.mark.parametrize("lost", [1, 2], ids=["batch-host-rank0-store", "rank1-node"])
 def test_a_node_lost_mid_epoch_requeues_and_ends_with_the_same_weights(
-        two_task_run, two_nodes, tiny_data, tmp_path):
-    """SIGKILL every process of the first node (slurmd, batch script, rank 0 with the store)."""
+        two_task_run, two_nodes, tiny_data, tmp_path, lost):
+    """SIGKILL every process of one node: its slurmd, its task, and on node 1 also the batch
+    script (with srun) and rank 0 with the rendezvous store.
+
+    Losing node 1, SLURM would requeue the job by itself, but only once the node is back or
+    declared down; losing node 2, rank 0's error would end the job FAILED. The surviving
+    task requeues the job at once.
+    """
     reference_cfg, _, _ = two_task_run
     start = time.monotonic()
     cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
     log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
     _wait_for_iterations(log, 48 + 4, submitted.job, start)  # epoch 1 saved, epoch 2 under way
     assert [Path(p).name for p in list_checkpoints(str(log.parent))] == ["checkpoint_epoch_00001.pyth"]
-    _node_sh("kill", 1)
+    _node_sh("kill", lost)
     killed = time.monotonic()
     time.sleep(2.0)
-    _node_sh("start", 1)  # the node is back (as after a reboot)
+    _node_sh("start", lost)  # the node is back (as after a reboot)
     (report,) = _wait_ok([submitted])
-    print(f"\n2-node job, node 1 killed mid-epoch 2: {time.monotonic() - start:.1f} s in all, "
+    print(f"\n2-node job, node {lost} killed mid-epoch 2: {time.monotonic() - start:.1f} s in all, "
           f"{time.monotonic() - killed:.1f} s from the kill to the end")
     assert report.result["restart_count"] >= 1
     text = log.read_text()
     assert "resumed from" in text and "checkpoint_epoch_00001.pyth" in text.split("resumed from")[-1]
     _assert_same_weights(log.parent, Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+
+
+@pytest.mark.slurm
+def test_a_rank_failing_in_python_fails_the_job_without_requeue(slurm_cluster, tiny_data, tmp_path):
+    """The lost-peer requeue must not turn a real error into endless reruns."""
+    from slurm_jobs import FailingRankJob
+
+    start = time.monotonic()
+    opts = _cpu_opts(2)
+    cfg = prepare_cfg(_stage_cfg(tiny_data, tmp_path / "out"), opts)
+    job = build_executor(cfg, opts, PlannedJob("fail", ("pose_only",))).submit(
+        FailingRankJob(cfg, ("pose_only",), max_requeues=opts.max_requeues))
+    (report,) = wait_for_jobs({"fail": job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=3.0)
+    print(f"\n2-task job, rank 1 raising: {time.monotonic() - start:.1f} s, {report.summary}")
+    assert not report.ok and "task 1: ValueError: rank 1 fails on purpose" in report.summary
+    restarts = subprocess.run(["scontrol", "show", "job", job.job_id], capture_output=True, text=True,
+                              timeout=30).stdout
+    assert "Restarts=0" in restarts, restarts
+    logs = "".join(p.read_text() for p in (tmp_path / "out" / "slurm" / job.job_id).glob("*_log.*"))
+    assert "rank 1 fails on purpose" in logs and "vanished" not in logs
 
 
 @pytest.mark.slurm

@@ -172,8 +172,12 @@ class RecipeJob(submitit.helpers.Checkpointable):
         error = self._worker.error
         if isinstance(error, StopRequested) and job_env.global_rank != 0:
             self._wait_for_requeue()
-        if error is not None and peer_lost(error) and self._requeue_after_peer_loss(job_env):
-            self._wait_for_requeue()
+        if error is not None and peer_lost(error):
+            first = self._first_failure(job_env)
+            if first:  # another task failed first: report its error, not the broken link
+                raise RuntimeError(f"{first} (this task then lost its connection to it)") from error
+            if self._requeue_after_peer_loss(job_env):
+                self._wait_for_requeue()
         if error is not None:
             raise error
         result.update(job_id=job_env.job_id, rank=job_env.global_rank, world_size=job_env.num_tasks,
@@ -181,12 +185,14 @@ class RecipeJob(submitit.helpers.Checkpointable):
                       host=os.uname().nodename, cpus_per_task=os.environ.get("SLURM_CPUS_PER_TASK", ""))
         return result
 
-    def _requeue_after_peer_loss(self, job_env: submitit.JobEnvironment) -> bool:
-        """True if the job was requeued because another task vanished without an error."""
+    def _first_failure(self, job_env: submitit.JobEnvironment) -> Optional[str]:
+        """The error another task of this attempt left (see :func:`peer_left_an_error`)."""
         others = [r for r in range(job_env.num_tasks) if r != job_env.global_rank]
-        if not others or peer_left_an_error(str(job_env.paths.folder), job_env.job_id, others,
-                                            since=self._started):
-            return False
+        return peer_left_an_error(str(job_env.paths.folder), job_env.job_id, others,
+                                  since=self._started) if others else None
+
+    def _requeue_after_peer_loss(self, job_env: submitit.JobEnvironment) -> bool:
+        """A peer vanished without an error (node lost): requeue; True if SLURM took it."""
         restarts = int(os.environ.get("SLURM_RESTART_COUNT", 0))
         return requeue_job(job_env.job_id, restarts, self.max_requeues)
 

@@ -22,14 +22,14 @@ import os
 import re
 import subprocess
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch.distributed as dist
-from submitit.core.utils import JobPaths
+from submitit.core.utils import JobPaths, pickle_load
 
 __all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "GRACE_S"]
 
-GRACE_S = 5.0
+GRACE_S = 2.0  # srun aborts a step that lost a node and kills its tasks some 7 s later
 log = logging.getLogger("rgbpose_plugin.slurm")
 
 # what gloo / NCCL / the TCP store say when the other end of a collective is gone
@@ -46,20 +46,30 @@ def peer_lost(err: BaseException) -> bool:
 
 
 def peer_left_an_error(folder: str, job_id: str, ranks: Sequence[int], since: float,
-                       grace_s: float = GRACE_S) -> bool:
-    """Whether another task of the job wrote its result pickle (its error) within ``grace_s``.
+                       grace_s: float = GRACE_S) -> Optional[str]:
+    """The last line of the error another task of the job left within ``grace_s``, or None.
 
-    Only pickles written after ``since`` (this attempt's start) count: a requeued job
-    keeps the files of its earlier attempts.
+    Only result pickles written after ``since`` (this attempt's start) count: a requeued
+    job keeps the files of its earlier attempts.
     """
-    paths = [JobPaths(folder, job_id=job_id, task_id=r).result_pickle for r in ranks]
+    paths = {r: JobPaths(folder, job_id=job_id, task_id=r).result_pickle for r in ranks}
     deadline = time.monotonic() + grace_s
     while True:
-        if any(_mtime(p) > since for p in paths):
-            return True
+        for rank, path in paths.items():
+            if _mtime(path) > since:
+                return f"task {rank}: {_last_line(path)}"
         if time.monotonic() >= deadline:
-            return False
+            return None
         time.sleep(0.25)
+
+
+def _last_line(path) -> str:
+    try:
+        status, payload = pickle_load(path)
+    except Exception as err:  # noqa: BLE001  (any unreadable pickle: say so, do not fail)
+        return f"(its result {path} is unreadable: {err})"
+    lines = str(payload).strip().splitlines() if status == "error" else [f"ended ({status})"]
+    return lines[-1] if lines else "(empty error)"
 
 
 def _mtime(path) -> float:
