@@ -32,6 +32,7 @@ from fvcore.common.config import CfgNode
 from submitit.slurm.slurm import SlurmExecutor
 
 from ..recipe import STAGES, stage_cfg, stage_pending
+from .after_step import trap_lines
 from .job import RecipeJob
 from .options import SlurmOptions, parse_mem_gb, parse_time_min
 
@@ -161,7 +162,10 @@ def build_executor(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob, dependenc
         # SRUN_CPUS_PER_TASK: from SLURM 22.05 srun no longer takes --cpus-per-task from the
         # allocation, which would leave one CPU for all of a task's loader workers.
         slurm_setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}",
-                     f"export SRUN_CPUS_PER_TASK={opts.cpus_per_task}", *opts.setup],
+                     f"export SRUN_CPUS_PER_TASK={opts.cpus_per_task}", *opts.setup,
+                     # a step that failed without a result (a node lost) requeues the job
+                     *trap_lines(_job_folder(cfg, opts), opts.nodes * tasks_per_node(opts),
+                                 opts.max_requeues)],
         # one failed task ends the step at once, instead of its peers waiting in a
         # collective until the timeout
         slurm_srun_args=["--kill-on-bad-exit=1"],
