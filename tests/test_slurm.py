@@ -139,6 +139,7 @@ def test_dry_run_prints_scripts_with_dependencies(tmp_path, monkeypatch):
         assert f"#SBATCH {line}" in scripts[0], line
     assert "export SRUN_CPUS_PER_TASK=" in scripts[0]  # srun does not inherit --cpus-per-task
     assert "--kill-on-bad-exit=1" in scripts[0].split("srun", 1)[1]  # one failed task ends the step
+    assert "trap 'rc=$?; [ $rc = 0 ] || " in scripts[0]  # a step ended by a lost node requeues
     assert "dependency" not in scripts[1]
     assert "#SBATCH --dependency='afterok:<rgb_only>:<pose_only>'" in scripts[2]
     assert "#SBATCH --kill-on-invalid-dep=yes" in scripts[2]
@@ -219,6 +220,26 @@ def test_a_vanished_peer_is_told_from_a_failed_one(tmp_path):
     assert found == "task 1: ValueError: bad sample x.mp4"
     # a pickle of an earlier attempt of the job does not count
     assert peer_left_an_error(str(tmp_path), "7", [1], since=time.time() + 1, grace_s=0.3) is None
+
+
+def test_a_failed_step_requeues_only_without_a_result(tmp_path, monkeypatch):
+    from rgbpose_plugin.launch import after_step
+
+    requeued = []
+    monkeypatch.setattr(after_step, "requeue_job", lambda *args: requeued.append(args) or True)
+    state = {"now": "RUNNING"}
+    monkeypatch.setattr(after_step, "_job_state", lambda job_id: state["now"])
+    since = time.time() - 1
+    assert "requeued" in after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    assert requeued == [("5", 0, 10)]
+    state["now"] = "CANCELLED"  # or already requeued by a task or by submitit
+    assert "nothing to do" in after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    result = JobPaths(tmp_path, job_id="5", task_id=1).result_pickle
+    result.parent.mkdir(parents=True, exist_ok=True)
+    result.write_bytes(pickle.dumps(("error", "Traceback ...\nKeyError: 'x'")))
+    state["now"] = "RUNNING"
+    line = after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    assert "not requeueing" in line and "KeyError" in line and len(requeued) == 1
 
 
 # --- a real local cluster --------------------------------------------------------------------

@@ -3,10 +3,10 @@
 ``srun`` ends a step within seconds of losing one of its nodes (it kills the surviving
 tasks), often before those tasks notice the broken connection and requeue the job
 themselves (see :mod:`.node_loss`); the batch script would then end and the job be FAILED.
-So the script's EXIT trap (set up by :func:`trap_lines`) calls this module: when no task of
+So the script's EXIT trap (set up by :func:`.node_loss.trap_lines`) calls this module: when no task of
 this attempt left a result (a Python error writes one) and the job is still RUNNING (not
 already requeued by a task or by submitit, not cancelled), the job is requeued within its
-budget.
+budget. Not imported by the package (``python -m`` runs it).
 
     python -m rgbpose_plugin.launch.after_step FOLDER NUM_TASKS SINCE MAX_REQUEUES
 """
@@ -20,15 +20,7 @@ from typing import List, Optional
 
 from .node_loss import peer_left_an_error, requeue_job
 
-__all__ = ["trap_lines", "after_failed_step", "main"]
-
-
-def trap_lines(folder: str, num_tasks: int, max_requeues: int) -> List[str]:
-    """Batch-script lines: note this attempt's start, and check a failed step on exit."""
-    check = (f'{sys.executable} -m rgbpose_plugin.launch.after_step "{folder}" {num_tasks} '
-             f'$RGBPOSE_ATTEMPT_START {max_requeues}')
-    return ["export RGBPOSE_ATTEMPT_START=$(date +%s)",
-            f"trap 'rc=$?; [ $rc = 0 ] || {check}; exit $rc' EXIT"]
+__all__ = ["after_failed_step", "main"]
 
 
 def _job_state(job_id: str) -> str:

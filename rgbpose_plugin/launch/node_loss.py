@@ -21,13 +21,14 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import time
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch.distributed as dist
 from submitit.core.utils import JobPaths, pickle_load
 
-__all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "GRACE_S"]
+__all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "trap_lines", "GRACE_S"]
 
 GRACE_S = 2.0  # srun aborts a step that lost a node and kills its tasks some 7 s later
 log = logging.getLogger("rgbpose_plugin.slurm")
@@ -93,3 +94,15 @@ def requeue_job(job_id: str, restart_count: int, max_requeues: int) -> bool:
         log.error(f"scontrol requeue {job_id} failed: {proc.stderr.strip()}")
         return False
     return True
+
+
+def trap_lines(folder: str, num_tasks: int, max_requeues: int) -> List[str]:
+    """Batch-script lines: note this attempt's start, and check a failed step on exit.
+
+    srun may end a step that lost a node before its tasks requeue the job; the EXIT trap
+    then runs :mod:`.after_step`.
+    """
+    check = (f'{sys.executable} -m rgbpose_plugin.launch.after_step "{folder}" {num_tasks} '
+             f'$RGBPOSE_ATTEMPT_START {max_requeues}')
+    return ["export RGBPOSE_ATTEMPT_START=$(date +%s)",
+            f"trap 'rc=$?; [ $rc = 0 ] || {check}; exit $rc' EXIT"]

@@ -32,8 +32,8 @@ from fvcore.common.config import CfgNode
 from submitit.slurm.slurm import SlurmExecutor
 
 from ..recipe import STAGES, stage_cfg, stage_pending
-from .after_step import trap_lines
 from .job import RecipeJob
+from .node_loss import trap_lines
 from .options import SlurmOptions, parse_mem_gb, parse_time_min
 
 __all__ = ["PlannedJob", "Submitted", "plan_jobs", "prepare_cfg", "tasks_per_node", "build_executor",
