@@ -22,11 +22,12 @@ from iopath.common.file_io import g_pathmgr
 
 from .config import stage_cfg
 from .config.stages import config_changes
-from .engine.distributed import barrier, is_main
+from .engine.distributed import barrier, is_main, main_decides
 from .engine.evaluation import align, load_results, score_metrics
 from .engine.logs import setup_logging
+from .engine.run_lock import hold_folder
 from .engine.tester import test
-from .engine.trainer import train
+from .engine.trainer import stop_point, train
 from .errors import ConfigError
 from .fileio import atomic_write_text
 from .model_kinds import model_kind
@@ -46,13 +47,20 @@ def done_path(cfg: CfgNode, name: str) -> str:
     return os.path.join(cfg.OUTPUT_DIR, name, "DONE.json")
 
 
-def stage_record(cfg: CfgNode, name: str) -> Optional[Dict]:
-    """What a finished stage left (checkpoint, metrics, config), or None."""
-    path = done_path(cfg, name)
+def _read_record(path: str) -> Optional[Dict]:
     if not g_pathmgr.exists(path):
         return None
     with g_pathmgr.open(path, "r") as f:
         return json.load(f)
+
+
+def stage_record(cfg: CfgNode, name: str) -> Optional[Dict]:
+    """What a finished stage left (checkpoint, metrics, config), or None.
+
+    Under DDP rank 0 reads it and every rank gets its answer (so call it on every rank):
+    ranks reading a shared folder could otherwise disagree on whether a stage is done.
+    """
+    return main_decides(lambda: _read_record(done_path(cfg, name)))
 
 
 def _supplied(cfg: CfgNode, name: str) -> str:
@@ -87,6 +95,7 @@ def _train(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
     if st.needs and not scfg.TRAIN.CHECKPOINT_FILE_PATH:
         scfg.TRAIN.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, st.needs[0])
     record = dict(train(scfg))
+    stop_point(scfg, record["checkpoint"])  # a stop asked during the last validation
     if st.tested and scfg.TEST.ENABLE:
         tcfg = scfg.clone()
         tcfg.TEST.CHECKPOINT_FILE_PATH = record["checkpoint"]
@@ -152,10 +161,12 @@ def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
     if record is not None and not force and _keep_record(cfg, name, scfg, record):
         log.info(f"stage {name}: already done ({done_path(cfg, name)})")
         return record, False
-    log.info(f"===== stage {name} =====")
-    st = stage(name)
-    record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
-    _write_record(cfg, name, record)
+    stop_point(scfg, "")  # asked to stop during the previous stage (its test, the merge)
+    with hold_folder(scfg.OUTPUT_DIR):  # one run per stage folder
+        log.info(f"===== stage {name} =====")
+        st = stage(name)
+        record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
+        _write_record(cfg, name, record)
     return record, True
 
 

@@ -10,7 +10,10 @@ parameters, 1 epoch; see trainer_fixtures.py) and every wait is bounded.
 from __future__ import annotations
 
 import os
+import pickle
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -19,12 +22,16 @@ from typing import Dict, List
 
 import pytest
 import torch
+from submitit.core.utils import JobPaths
 from trainer_fixtures import make_tiny_dataset, tiny_cfg
 
-from rgbpose_plugin.config import load_cfg
+from rgbpose_plugin.config import load_cfg, merge_opts
+from rgbpose_plugin.engine.run_lock import LOCK_NAME, OutputDirLocked, RunLock
 from rgbpose_plugin.launch import (
     PlannedJob,
     SlurmOptions,
+    Submitted,
+    build_executor,
     load_cluster_yaml,
     parse_mem_gb,
     parse_time_min,
@@ -34,7 +41,8 @@ from rgbpose_plugin.launch import (
     submit_plan,
     wait_for_jobs,
 )
-from rgbpose_plugin.launch.job import distributed_cfg
+from rgbpose_plugin.launch.job import distributed_cfg, job_port
+from rgbpose_plugin.launch.node_loss import peer_left_an_error, peer_lost
 from rgbpose_plugin.stage_graph import STAGE_NAMES as STAGES
 from rgbpose_plugin.weights.checkpoints import last_checkpoint, list_checkpoints, load_checkpoint
 
@@ -129,6 +137,9 @@ def test_dry_run_prints_scripts_with_dependencies(tmp_path, monkeypatch):
                  "--time=2880", "--mem=200GB", "--account=lab", "--exclude='n[1-2]'",
                  "--signal=USR2@120", "--job-name=rgbpose-rgb_only"):
         assert f"#SBATCH {line}" in scripts[0], line
+    assert "export SRUN_CPUS_PER_TASK=" in scripts[0]  # srun does not inherit --cpus-per-task
+    assert "--kill-on-bad-exit=1" in scripts[0].split("srun", 1)[1]  # one failed task ends the step
+    assert "trap 'rc=$?; [ $rc = 0 ] || " in scripts[0]  # a step ended by a lost node requeues
     assert "dependency" not in scripts[1]
     assert "#SBATCH --dependency='afterok:<rgb_only>:<pose_only>'" in scripts[2]
     assert "#SBATCH --kill-on-invalid-dep=yes" in scripts[2]
@@ -183,6 +194,54 @@ def test_two_nodes_of_four_gpus(tmp_path, monkeypatch):
     assert 20000 <= int(os.environ["MASTER_PORT"]) <= 60000  # the same in every task (from the job id)
 
 
+def test_each_job_and_attempt_gets_its_own_port(tmp_path, monkeypatch):
+    """A MASTER_PORT exported by the submitting shell reaches every job: it must not be used."""
+    cfg = prepare_cfg(_base_cfg(tmp_path), SlurmOptions(gpus_per_node=0, cpu_tasks_per_node=2))
+    ports = {}
+    for job_id, restarts in (("101", 0), ("102", 0), ("101", 1)):
+        _slurm_task_env(monkeypatch, SLURM_JOB_ID=job_id, SLURM_RESTART_COUNT=restarts)
+        monkeypatch.setenv("MASTER_PORT", "29500")
+        distributed_cfg(cfg)
+        ports[job_id, restarts] = int(os.environ["MASTER_PORT"])
+        assert ports[job_id, restarts] == job_port(job_id, restarts)
+    assert len(set(ports.values())) == 3 and 29500 not in ports.values()
+
+
+def test_a_vanished_peer_is_told_from_a_failed_one(tmp_path):
+    gloo = RuntimeError("[gloo/transport/tcp/pair.cc:545] Read error [10.213.57.11]:39827: "
+                        "Connection reset by peer")
+    assert peer_lost(gloo) and not peer_lost(ValueError("bad sample")) and not peer_lost(RuntimeError("oom"))
+    start = time.time()
+    assert peer_left_an_error(str(tmp_path), "7", [1], since=start, grace_s=0.3) is None
+    result = JobPaths(tmp_path, job_id="7", task_id=1).result_pickle
+    result.parent.mkdir(parents=True, exist_ok=True)
+    result.write_bytes(pickle.dumps(("error", "Traceback ...\nValueError: bad sample x.mp4\n")))
+    found = peer_left_an_error(str(tmp_path), "7", [1], since=start - 5, grace_s=0.3)
+    assert found == "task 1: ValueError: bad sample x.mp4"
+    # a pickle of an earlier attempt of the job does not count
+    assert peer_left_an_error(str(tmp_path), "7", [1], since=time.time() + 1, grace_s=0.3) is None
+
+
+def test_a_failed_step_requeues_only_without_a_result(tmp_path, monkeypatch):
+    from rgbpose_plugin.launch import after_step
+
+    requeued = []
+    monkeypatch.setattr(after_step, "requeue_job", lambda *args: requeued.append(args) or True)
+    state = {"now": "RUNNING"}
+    monkeypatch.setattr(after_step, "_job_state", lambda job_id: state["now"])
+    since = time.time() - 1
+    assert "requeued" in after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    assert requeued == [("5", 0, 10)]
+    state["now"] = "CANCELLED"  # or already requeued by a task or by submitit
+    assert "nothing to do" in after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    result = JobPaths(tmp_path, job_id="5", task_id=1).result_pickle
+    result.parent.mkdir(parents=True, exist_ok=True)
+    result.write_bytes(pickle.dumps(("error", "Traceback ...\nKeyError: 'x'")))
+    state["now"] = "RUNNING"
+    line = after_step.after_failed_step(str(tmp_path), "5", 2, since, 0, 10)
+    assert "not requeueing" in line and "KeyError" in line and len(requeued) == 1
+
+
 # --- a real local cluster --------------------------------------------------------------------
 def _cannot_run() -> str:
     if not sys.platform.startswith("linux"):
@@ -201,14 +260,24 @@ def _cluster_answers(env: Dict[str, str]) -> bool:
         return False
 
 
+def _node_names(env: Dict[str, str]) -> List[str]:
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], env=env, capture_output=True, text=True,
+                         timeout=30).stdout
+    return sorted(set(out.split()))
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """A running local cluster (started here, and then stopped here, if it was not up)."""
+    """A running local cluster, 2 nodes by default (started, then stopped, here if it was not up).
+
+    Yields (base folder, node names).
+    """
     reason = _cannot_run()
     if reason:
         pytest.skip(reason)
     base = os.environ.get("SLURM_CI_BASE", "/tmp/slurm-local/state")
-    env = {**os.environ, "SLURM_CONF": f"{base}/etc/slurm.conf"}
+    # fake GPUs (aliases of /dev/null): jobs can ask for GPUs and see CUDA_VISIBLE_DEVICES
+    env = {"SLURM_CI_FAKE_GPUS": "2", **os.environ, "SLURM_CONF": f"{base}/etc/slurm.conf"}
     started = False
     if not _cluster_answers(env):
         start = time.monotonic()
@@ -220,7 +289,7 @@ def slurm_cluster():
         started = True
     old = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = env["SLURM_CONF"]
-    yield base
+    yield base, _node_names(env)
     if old is None:
         os.environ.pop("SLURM_CONF", None)
     else:
@@ -230,28 +299,53 @@ def slurm_cluster():
 
 
 @pytest.fixture(scope="session")
+def two_nodes(slurm_cluster):
+    base, nodes = slurm_cluster
+    if len(nodes) < 2:
+        pytest.skip(f"the running local cluster has {len(nodes)} node(s) ({nodes}); the multi-node "
+                    "cases need 2: stop it, then let the tests start the default 2-node cluster")
+    return nodes
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     return make_tiny_dataset(tmp_path_factory.mktemp("slurm_tiny_data"))
 
 
-def _stage_cfg(tiny_data: Path, out: Path):
-    """The tiny demo recipe with 96 training iterations per epoch (2 clips per batch).
+def _stage_cfg(tiny_data: Path, out: Path, *extra):
+    """The tiny recipe, 2 epochs of 48 iterations (2 clips per batch), a checkpoint per epoch.
 
-    Iterations take a few ms in a job: that many leave seconds for a preemption to land
-    mid-epoch.
+    Iterations take a few ms in a job: that many leave seconds to preempt or kill mid-epoch.
     """
-    return tiny_cfg(tiny_data, out, "DATA.REPEAT", 48, "TRAIN.BATCH_SIZE", 2)
+    pose = ["DATA.REPEAT", 24, "TRAIN.BATCH_SIZE", 2, "SOLVER.MAX_EPOCH", 2, "TRAIN.EVAL_PERIOD", 2]
+    cfg = tiny_cfg(tiny_data, out, *extra)
+    return merge_opts(cfg, [x if i % 2 else f"RGBPOSE.RECIPE.POSE_ONLY.{x}" for i, x in enumerate(pose)])
 
 
-def _cpu_opts(tasks: int) -> SlurmOptions:
+def _cpu_opts(tasks: int, nodes: int = 1) -> SlurmOptions:
     # cred_expire=10 on the local cluster: a requeued job is eligible again after 11 s
-    return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "cpus_per_task": 1,
-                            "time": "15", "signal_delay_s": 30, "stop_timeout_s": 20.0})
+    return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "nodes": nodes,
+                            "cpus_per_task": 1, "time": "15", "signal_delay_s": 30, "stop_timeout_s": 20.0,
+                            "setup": [f"export PYTHONPATH={REPO / 'tests'}:$PYTHONPATH"]})
 
 
 def _submit(cfg, opts: SlurmOptions, stage: str = ""):
     cfg = prepare_cfg(cfg, opts)
     return cfg, submit_plan(cfg, opts, plan_jobs(cfg, stage))
+
+
+def _submit_slow(cfg, opts: SlurmOptions, stage: str, workers: int = 2, item_s: float = 0.05):
+    """One stage as a :class:`SlowItemJob` with ``workers`` DataLoader workers per task."""
+    from slurm_jobs import SlowItemJob
+
+    cfg = cfg.clone()
+    cfg.merge_from_list(["DATA_LOADER.NUM_WORKERS", workers])
+    cfg = prepare_cfg(cfg, opts)
+    (planned,) = plan_jobs(cfg, stage)
+    executor = build_executor(cfg, opts, planned)
+    job = executor.submit(SlowItemJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s,
+                                      opts.max_requeues, item_s=item_s))
+    return cfg, Submitted(planned, job, opts.nodes * opts.cpu_tasks_per_node)
 
 
 def _wait_ok(submitted) -> List:
@@ -266,9 +360,27 @@ def _weights(stage_dir: Path) -> Dict[str, torch.Tensor]:
     return load_checkpoint(last_checkpoint(str(stage_dir)))["model_state"]
 
 
+def _assert_same_weights(ours: Path, reference: Path) -> None:
+    a, b = _weights(ours), _weights(reference)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name  # tensor-equal, no tolerance
+
+
+def _iterations_logged(log: Path) -> int:
+    return log.read_text().count(" iter ") if log.exists() else 0
+
+
+def _wait_for_iterations(log: Path, count: int, job, start: float) -> None:
+    while _iterations_logged(log) < count:
+        assert time.monotonic() - start < JOB_TIMEOUT_S, f"the job never logged {count} iterations"
+        assert not job.done(), "the job ended too early"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def two_task_run(slurm_cluster, tiny_data, tmp_path_factory):
-    """pose_only trained by one 2-task job (gloo), uninterrupted: (cfg, report, seconds)."""
+    """pose_only by one job of 2 tasks on one node (gloo), uninterrupted: (cfg, report, seconds)."""
     start = time.monotonic()
     cfg, submitted = _submit(_stage_cfg(tiny_data, tmp_path_factory.mktemp("ddp") / "out"),
                              _cpu_opts(2), "pose_only")
@@ -279,39 +391,134 @@ def two_task_run(slurm_cluster, tiny_data, tmp_path_factory):
 @pytest.mark.slurm
 def test_two_task_training_stage(two_task_run):
     cfg, report, seconds = two_task_run
-    print(f"\n2-task pose_only job: {seconds:.1f} s")
+    print(f"\n2-task pose_only job on one node: {seconds:.1f} s")
     assert report.result["world_size"] == 2 and report.result["restart_count"] == 0
     record = report.result["stages"]["pose_only"]
-    assert record["checkpoint"].endswith("checkpoint_epoch_00001.pyth")
+    assert record["checkpoint"].endswith("checkpoint_epoch_00002.pyth")
     log = (Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt").read_text()
     assert "2 process(es)" in log
 
 
-def _iterations_logged(log: Path) -> int:
-    return log.read_text().count(" iter ") if log.exists() else 0
+@pytest.mark.slurm
+def test_two_nodes_train_like_two_tasks_on_one_node(two_task_run, two_nodes, tiny_data, tmp_path):
+    """2 nodes x 1 task, gloo over the bridge between their network namespaces."""
+    reference_cfg, _, _ = two_task_run
+    start = time.monotonic()
+    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    (report,) = _wait_ok([submitted])
+    print(f"\n2-node pose_only job: {time.monotonic() - start:.1f} s")
+    ranks = submitted.job.results()
+    assert sorted(r["host"] for r in ranks) == two_nodes[:2]  # each task ran on its own node
+    _assert_same_weights(Path(cfg.OUTPUT_DIR) / "pose_only", Path(reference_cfg.OUTPUT_DIR) / "pose_only")
 
 
 @pytest.mark.slurm
-def test_preempted_job_requeues_and_ends_with_the_same_weights(two_task_run, tiny_data, tmp_path):
+def test_preempted_job_with_loader_workers_requeues_and_ends_with_the_same_weights(
+        two_task_run, tiny_data, tmp_path):
     reference_cfg, _, _ = two_task_run
     start = time.monotonic()
-    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(2), "pose_only")
+    cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(2), "pose_only")
     log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
-    while _iterations_logged(log) < 2:  # preempt mid-epoch, after some finished iterations
-        assert time.monotonic() - start < JOB_TIMEOUT_S, "the job never logged 2 iterations"
-        assert not submitted.job.done(), "the job ended before it could be preempted"
-        time.sleep(0.2)
-    submitted.job._interrupt()  # what SLURM does on preemption: SIGTERM, then USR2
+    _wait_for_iterations(log, 2, submitted.job, start)  # preempt mid-epoch
+    submitted.job._interrupt()  # what SLURM does on preemption: SIGTERM to every process, then USR2
     (report,) = _wait_ok([submitted])
-    print(f"\npreempted + requeued 2-task job: {time.monotonic() - start:.1f} s")
+    print(f"\npreempted + requeued 2-task job, 2 loader workers per task: {time.monotonic() - start:.1f} s")
     assert report.result["restart_count"] >= 1
     mid_epoch = [p for p in list_checkpoints(str(log.parent)) if "_iter_" in p]
     assert mid_epoch, "no mid-epoch checkpoint was saved on preemption"
     assert "resumed from" in log.read_text()
-    ours, reference = _weights(log.parent), _weights(Path(reference_cfg.OUTPUT_DIR) / "pose_only")
-    assert ours.keys() == reference.keys()
-    for name in ours:
-        assert torch.equal(ours[name], reference[name]), name
+    _assert_same_weights(log.parent, Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+
+
+def _node_sh(action: str, node: int) -> str:
+    proc = subprocess.run(["bash", str(CLUSTER / "node.sh"), action, str(node)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.slurm
+@pytest.mark.parametrize("lost", [1, 2], ids=["batch-host-rank0-store", "rank1-node"])
+def test_a_node_lost_mid_epoch_requeues_and_ends_with_the_same_weights(
+        two_task_run, two_nodes, tiny_data, tmp_path, lost):
+    """SIGKILL every process of one node: its slurmd, its task, and on node 1 also the batch
+    script (with srun) and rank 0 with the rendezvous store.
+
+    Losing node 1, SLURM would requeue the job by itself, but only once the node is back or
+    declared down; losing node 2, rank 0's error would end the job FAILED. The surviving
+    task requeues the job at once.
+    """
+    reference_cfg, _, _ = two_task_run
+    start = time.monotonic()
+    cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
+    _wait_for_iterations(log, 48 + 4, submitted.job, start)  # epoch 1 saved, epoch 2 under way
+    assert [Path(p).name for p in list_checkpoints(str(log.parent))] == ["checkpoint_epoch_00001.pyth"]
+    _node_sh("kill", lost)
+    killed = time.monotonic()
+    time.sleep(2.0)
+    _node_sh("start", lost)  # the node is back (as after a reboot)
+    (report,) = _wait_ok([submitted])
+    print(f"\n2-node job, node {lost} killed mid-epoch 2: {time.monotonic() - start:.1f} s in all, "
+          f"{time.monotonic() - killed:.1f} s from the kill to the end")
+    assert report.result["restart_count"] >= 1
+    text = log.read_text()
+    assert "resumed from" in text and "checkpoint_epoch_00001.pyth" in text.split("resumed from")[-1]
+    _assert_same_weights(log.parent, Path(reference_cfg.OUTPUT_DIR) / "pose_only")
+
+
+@pytest.mark.slurm
+def test_a_rank_failing_in_python_fails_the_job_without_requeue(slurm_cluster, tiny_data, tmp_path):
+    """The lost-peer requeue must not turn a real error into endless reruns."""
+    from slurm_jobs import FailingRankJob
+
+    start = time.monotonic()
+    opts = _cpu_opts(2)
+    cfg = prepare_cfg(_stage_cfg(tiny_data, tmp_path / "out"), opts)
+    job = build_executor(cfg, opts, PlannedJob("fail", ("pose_only",))).submit(
+        FailingRankJob(cfg, ("pose_only",), max_requeues=opts.max_requeues))
+    (report,) = wait_for_jobs({"fail": job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=3.0)
+    print(f"\n2-task job, rank 1 raising: {time.monotonic() - start:.1f} s, {report.summary}")
+    assert not report.ok and "task 1: ValueError: rank 1 fails on purpose" in report.summary
+    restarts = subprocess.run(["scontrol", "show", "job", job.job_id], capture_output=True, text=True,
+                              timeout=30).stdout
+    assert "Restarts=0" in restarts, restarts
+    logs = "".join(p.read_text() for p in (tmp_path / "out" / "slurm" / job.job_id).glob("*_log.*"))
+    assert "rank 1 fails on purpose" in logs and "vanished" not in logs
+
+
+@pytest.mark.slurm
+def test_a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(
+        slurm_cluster, tiny_data, tmp_path):
+    start = time.monotonic()
+    first_cfg, first = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1), "pose_only",
+                                    item_s=0.3)  # ~30 s of loading: alive while the second starts
+    log = Path(first_cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
+    _wait_for_iterations(log, 1, first.job, start)
+    _, (second,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1), "pose_only")
+    (refused,) = wait_for_jobs({"second": second.job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=3.0)
+    print(f"\nsecond run: {refused.summary}")
+    assert not refused.ok and "OutputDirLocked" in refused.error
+    assert f"SLURM job {first.job_id}" in refused.error and "PID " in refused.error
+    # the node's hostname: ci-n<i> in the multi-node mode, this machine's with one node
+    assert any(f"host {host}," in refused.error for host in [*slurm_cluster[1], socket.gethostname()])
+    assert not first.job.done()  # the first run went on
+    first.job.cancel()  # SIGKILL after KillWait: the lock stays behind
+    wait_for_jobs({"first": first.job}, timeout_s=JOB_TIMEOUT_S, poll_s=1.0, force_every_s=2.0)
+    lock_file = log.parent / LOCK_NAME
+    assert lock_file.exists()
+    # From here (another host, no job) squeue decides: taken over once the job's processes
+    # are gone (it stays COMPLETING until then)
+    lock, deadline = RunLock(str(log.parent)), time.monotonic() + 60
+    while True:
+        try:
+            lock.acquire()
+            break
+        except OutputDirLocked:
+            assert time.monotonic() < deadline, "the cancelled job's lock was never taken over"
+            time.sleep(1.0)
+    lock.release()
+    print(f"\nrefused second run, cancelled first, lock taken over: {time.monotonic() - start:.1f} s")
 
 
 @pytest.mark.slurm
@@ -338,17 +545,75 @@ def _sacct_times(job_id: str) -> Dict[str, str]:
     return {"start": start, "end": end}
 
 
+GPU_PROBE = """
+import importlib.util, os, socket, sys
+# the package's distributed module alone (torch only, not the whole plugin: seconds less per task)
+spec = importlib.util.spec_from_file_location("dist_module", sys.argv[1])
+module = sys.modules["dist_module"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+seen = os.environ["CUDA_VISIBLE_DEVICES"].split(",")
+local, per_node = int(os.environ["SLURM_LOCALID"]), int(os.environ["SLURM_NTASKS_PER_NODE"])
+index = module.cuda_index(local, per_node, len(seen))
+print(socket.gethostname(), local, ",".join(seen), index, seen[index])
+"""
+
+
+def _run_batch(args: List[str], tmp_path: Path) -> Dict[str, List[List[str]]]:
+    """Submit one sbatch per entry of ``args`` (all at once); each job's output lines, split."""
+    jobs = {}
+    for n, extra in enumerate(args):
+        out = tmp_path / f"job{n}.out"
+        proc = subprocess.run(["sbatch", "--parsable", "-o", str(out), *shlex.split(extra)],
+                              capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        jobs[extra] = (proc.stdout.strip().split(";")[0], out)
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    ids = ",".join(job_id for job_id, _ in jobs.values())
+    squeue = ["squeue", "-h", "-j", ids]
+    while subprocess.run(squeue, capture_output=True, text=True, timeout=30).stdout.strip():
+        assert time.monotonic() < deadline, f"jobs {ids} still running"
+        time.sleep(0.5)  # (sbatch --wait polls with growing pauses, up to 30 s)
+    return {extra: sorted(line.split() for line in out.read_text().splitlines() if line.strip())
+            for extra, (_, out) in jobs.items()}
+
+
 @pytest.mark.slurm
-def test_whole_recipe_with_dependencies(slurm_cluster, tiny_data, tmp_path):
+def test_each_task_takes_its_own_gpu_under_either_binding(slurm_cluster, tmp_path):
+    """What each task sees (fake GPUs), and the device it picks: distinct GPUs either way."""
+    gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True, timeout=30).stdout
+    if "gpu:2" not in gres:
+        pytest.skip(f"the running local cluster has no fake GPUs ({gres.strip()}); start it with "
+                    "SLURM_CI_FAKE_GPUS=2")
+    (tmp_path / "probe.py").write_text(GPU_PROBE)
+    module = REPO / "rgbpose_plugin" / "engine" / "distributed.py"
+    probe = f"{sys.executable} {tmp_path / 'probe.py'} {module}"
+    shape = "-N1 --ntasks-per-node=2 --cpus-per-task=1"
+    per_node, per_task = f"{shape} --gpus-per-node=2", f"{shape} --gpus-per-task=1"
+    seen = _run_batch([f"{per_node} --wrap 'srun {probe}'", f"{per_task} --wrap 'srun {probe}'"], tmp_path)
+    for binding, rows in seen.items():
+        print(f"\n{binding.split('--wrap')[0]}: host, local rank, CUDA_VISIBLE_DEVICES, index, GPU: {rows}")
+        assert len(rows) == 2 and all(len(r) == 5 for r in rows), rows  # else: the job's error
+        assert [r[1] for r in rows] == ["0", "1"] and rows[0][0] == rows[1][0], rows
+        assert rows[0][4] != rows[1][4]  # never the same physical GPU
+    rows = seen[f"{per_task} --wrap 'srun {probe}'"]  # one GPU each: both use their cuda:0
+    assert [r[2] for r in rows] == ["0", "1"] and [r[3] for r in rows] == ["0", "0"]
+    rows = seen[f"{per_node} --wrap 'srun {probe}'"]  # both see the node's two: cuda:LOCAL_RANK
+    assert [r[2] for r in rows] == ["0,1", "0,1"] and [r[3] for r in rows] == ["0", "1"]
+
+
+@pytest.mark.slurm
+def test_whole_recipe_with_dependencies_on_two_nodes(two_nodes, tiny_data, tmp_path):
     start = time.monotonic()
-    cfg, submitted = _submit(tiny_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1))
+    cfg, submitted = _submit(tiny_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2))
     names = [s.plan.name for s in submitted]
     assert names == ["rgb_only", "pose_only", "merge+rgbpose+test"]
     ids = [s.job_id for s in submitted]
     assert submitted[2].dependency == f"afterok:{ids[0]}:{ids[1]}"
     reports = _wait_ok(submitted)
-    print(f"\nwhole recipe (3 jobs): {time.monotonic() - start:.1f} s")
+    print(f"\nwhole recipe (3 jobs of 2 nodes): {time.monotonic() - start:.1f} s")
     final = reports[2].result
+    assert final["world_size"] == 2
     assert set(final["stages"]) == {"merge", "rgbpose", "test"}
     assert all(final["stages"][s] for s in ("merge", "rgbpose", "test"))
     out = Path(cfg.OUTPUT_DIR)

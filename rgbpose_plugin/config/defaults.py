@@ -169,6 +169,9 @@ def add_rgbpose_config(cfg: CfgNode, host_mode: bool = True) -> CfgNode:
     _R.AMP_DTYPE = "fp16"
     # CPU processes per shard when NUM_GPUS is 0 (DDP over gloo); 1 trains in-process.
     _R.CPU_PROCESSES = 1
+    # Bound on joining the process group and on any one collective: a rank that died makes
+    # the others fail after this long instead of waiting forever.
+    _R.DIST_TIMEOUT_S = 600
 
     # Data layout: which joints exist, how they flip, which limbs connect them.
     _R.KEYPOINTS = CfgNode()

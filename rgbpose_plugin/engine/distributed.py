@@ -8,17 +8,20 @@ itself, as PySlowFast does.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 from dataclasses import dataclass
-from typing import Any, Callable, List
+from typing import Any, Callable, List, TypeVar
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 __all__ = ["DistInfo", "launch", "get_info", "is_main", "all_gather_objects", "barrier",
-           "processes_per_shard", "free_port"]
+           "main_decides", "sync_buffers", "processes_per_shard", "free_port", "cuda_index"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,47 @@ def all_gather_objects(obj: Any) -> List[Any]:
     return out
 
 
+def main_decides(decide: Callable[[], T]) -> T:
+    """``decide()`` on rank 0 only, its answer broadcast to every rank.
+
+    For decisions read from shared files (which checkpoint to resume, which stage is
+    done): on a network file system ranks may see different states, and ranks acting on
+    different answers pair their collectives wrongly or hang.
+    """
+    if get_info().world_size == 1:
+        return decide()
+    box = [decide() if is_main() else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def sync_buffers(module: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm statistics) on every rank, e.g. before evaluating.
+
+    Each rank updates its running statistics from its own batches; DDP copies rank 0's at
+    the next training forward, which evaluation (run on the bare module) never does.
+    """
+    if get_info().world_size == 1:
+        return
+    for buf in module.buffers():
+        dist.broadcast(buf.data, src=0)
+
+
+def cuda_index(local_rank: int, local_world_size: int, visible: int) -> int:
+    """The CUDA device of a task, given how many GPUs it sees.
+
+    A task sees every GPU of its node (``visible >= local_world_size``: take
+    ``local_rank``) or, where the site binds one GPU per task, exactly one (take 0).
+    """
+    if visible >= local_world_size and local_rank < visible:
+        return local_rank
+    if visible == 1:
+        return 0
+    raise RuntimeError(
+        f"task with LOCAL_RANK {local_rank} of {local_world_size} on its node sees {visible} GPU(s) "
+        "(CUDA_VISIBLE_DEVICES): expected one GPU per task or all the node's GPUs")
+
+
 def processes_per_shard(cfg) -> int:
     return cfg.NUM_GPUS if cfg.NUM_GPUS > 0 else max(1, cfg.RGBPOSE.CPU_PROCESSES)
 
@@ -70,12 +114,15 @@ def free_port() -> int:
 
 def _init_process_group(cfg, rank: int, world_size: int, local_rank: int, init_method: str) -> None:
     os.environ["LOCAL_RANK"] = str(local_rank)
+    if cfg.NUM_GPUS > 0:
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", cfg.NUM_GPUS))
+        torch.cuda.set_device(cuda_index(local_rank, local_world, torch.cuda.device_count()))
     if world_size == 1:
         return
     backend = cfg.DIST_BACKEND if cfg.NUM_GPUS > 0 else "gloo"
-    if cfg.NUM_GPUS > 0:
-        torch.cuda.set_device(local_rank)
-    dist.init_process_group(backend=backend, init_method=init_method, rank=rank, world_size=world_size)
+    timeout = datetime.timedelta(seconds=float(cfg.RGBPOSE.DIST_TIMEOUT_S))
+    dist.init_process_group(backend=backend, init_method=init_method, rank=rank, world_size=world_size,
+                            timeout=timeout)
 
 
 def _run_then_leave_group(fn: Callable, cfg) -> None:
@@ -87,6 +134,7 @@ def _run_then_leave_group(fn: Callable, cfg) -> None:
 
 
 def _worker(local_rank: int, fn: Callable, cfg, init_method: str, per_shard: int) -> None:
+    os.environ["LOCAL_WORLD_SIZE"] = str(per_shard)
     world_size = per_shard * cfg.NUM_SHARDS
     rank = cfg.SHARD_ID * per_shard + local_rank
     _init_process_group(cfg, rank, world_size, local_rank, init_method)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Iterator
 
 import torch
@@ -61,6 +62,19 @@ class EvalSampler(Sampler):
         return len(self.indices)
 
 
+def _worker_init(_: int) -> None:
+    """DataLoader workers leave SIGTERM and SIGUSR2 to their parent.
+
+    SLURM sends them to every process of a job step (SIGTERM before a preemption, USR2
+    before a time limit). A worker would otherwise run the handler inherited from its
+    parent (submitit's, which tries to checkpoint from inside the worker) or PyTorch's
+    worker handler, which dies on a SIGTERM its parent did not send, so the trainer
+    fails on its next batch instead of saving. The parent ends its workers itself.
+    """
+    for sig in (signal.SIGTERM, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def per_process_batch(cfg, per_shard: int, what: str) -> int:
     """PySlowFast's meaning: a batch size counts one shard (node), split over its processes."""
     procs = processes_per_shard(cfg)
@@ -93,4 +107,5 @@ def build_loader(cfg, dataset: Dataset, split: str) -> DataLoader:
         dataset, batch_size=batch, sampler=sampler, num_workers=workers,
         collate_fn=collate, pin_memory=cfg.DATA_LOADER.PIN_MEMORY and cfg.NUM_GPUS > 0,
         generator=torch.Generator().manual_seed(cfg.RNG_SEED), drop_last=False,
+        worker_init_fn=_worker_init if workers else None,
     )

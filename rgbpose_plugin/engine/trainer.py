@@ -29,7 +29,7 @@ from ..data import draw_heatmaps, to_device
 from ..models import build_model, model_streams
 from ..models.losses import stream_losses
 from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
-from .distributed import all_gather_objects, barrier, get_info, is_main
+from .distributed import all_gather_objects, barrier, get_info, is_main, main_decides, sync_buffers
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
 from .fast_paths import autocast, channels_last_inputs, channels_last_model, compile_net, grad_scaler
 from .loader import build_dataset, build_loader
@@ -38,8 +38,8 @@ from .optim import build_optimizer, lr_at_epoch, set_lr
 from .plots import plot_training_curves
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
-__all__ = ["train", "evaluate", "request_stop", "StopRequested", "prepare_batch", "device_for",
-           "train_step"]
+__all__ = ["train", "evaluate", "request_stop", "stop_point", "StopRequested", "prepare_batch",
+           "device_for", "train_step"]
 
 _STOP = threading.Event()
 
@@ -48,7 +48,8 @@ class StopRequested(RuntimeError):
     """Training stopped early on request; the state was saved in ``checkpoint``."""
 
     def __init__(self, checkpoint: str) -> None:
-        super().__init__(f"stopped on request; state saved to {checkpoint}")
+        where = f"state saved to {checkpoint}" if checkpoint else "between stages, nothing to save"
+        super().__init__(f"stopped on request; {where}")
         self.checkpoint = checkpoint
 
 
@@ -65,9 +66,20 @@ def _stop_agreed(device: torch.device) -> bool:
     return bool(flag.item())
 
 
+def stop_point(cfg, checkpoint: str) -> None:
+    """Between phases (after training, test, merge): stop here if any process was asked to.
+
+    ``checkpoint`` is where the finished work is; the rerun skips what is done.
+    """
+    if _stop_agreed(device_for(cfg)):
+        _STOP.clear()
+        raise StopRequested(checkpoint)
+
+
 def device_for(cfg) -> torch.device:
+    """The device of this process: the GPU :func:`launch` selected (see ``cuda_index``)."""
     if cfg.NUM_GPUS > 0:
-        return torch.device("cuda", get_info().local_rank)
+        return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
 
@@ -166,7 +178,8 @@ class _Trainer:
     # --- checkpoints ---------------------------------------------------------------------
     def _resume_or_init(self) -> None:
         cfg = self.cfg
-        path = last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else None
+        # rank 0 picks the file: ranks reading a shared folder may see different ones
+        path = main_decides(lambda: last_checkpoint(cfg.OUTPUT_DIR)) if cfg.TRAIN.AUTO_RESUME else None
         if path:
             ckpt = load_checkpoint(path)
             self.model.load_state_dict(ckpt["model_state"])
@@ -227,10 +240,10 @@ class _Trainer:
                 raise StopRequested(self._save_and_consume_stop())
         self.epoch, self.iter_in_epoch = self.epoch + 1, 0
 
-    def _save_and_consume_stop(self) -> str:
+    def _save_and_consume_stop(self, saved: str = "") -> str:
         # Cleared only here, so a request that arrives while the trainer is still being
         # built (dataset, resume) is honoured at the first iteration boundary.
-        path = self.save()
+        path = saved or self.save()
         _STOP.clear()
         return path
 
@@ -246,7 +259,11 @@ class _Trainer:
                          {"epoch": self.epoch + done / iters, "lr": lr, **values})
 
     def validate(self) -> Dict:
-        scores = evaluate(self.net, self.val_loader, self.cfg, self.device)
+        # The bare module, not DDP: a rank whose slice of a small split is empty runs no
+        # forward, and DDP's first forward after training syncs buffers (a collective the
+        # other ranks would wait in forever). Rank 0's statistics are copied explicitly.
+        sync_buffers(self.model)
+        scores = evaluate(self.model, self.val_loader, self.cfg, self.device)
         metrics = compute_metrics(scores, self.cfg.TEST.FUSION_WEIGHTS)
         self.log.info(format_metrics_table(metrics, f"validation after epoch {self.epoch}"))
         self.stats.write("val", self.global_step, {"epoch": self.epoch, "metrics": metrics})
@@ -261,12 +278,15 @@ class _Trainer:
             self.train_epoch()
             self._report_skipped()
             last = self.epoch == cfg.SOLVER.MAX_EPOCH
+            saved = ""
             if last or self.epoch % max(1, cfg.TRAIN.CHECKPOINT_PERIOD) == 0:
-                self.save()
+                saved = self.save()
             if self.val_loader is not None and (last or self.epoch % cfg.TRAIN.EVAL_PERIOD == 0):
                 metrics = self.validate()
-            if not last and _stop_agreed(self.device):
-                raise StopRequested(self._save_and_consume_stop())
+            if _stop_agreed(self.device):  # also after the last epoch's (long) validation
+                raise StopRequested(self._save_and_consume_stop(saved))
+        if not metrics and self.val_loader is not None:
+            metrics = self.validate()  # resumed after the last epoch: its validation was cut short
         if is_main():
             plot_training_curves(read_stats(cfg.OUTPUT_DIR), os.path.join(cfg.OUTPUT_DIR, "curves.png"),
                                  title=cfg.MODEL.MODEL_NAME)

@@ -20,6 +20,12 @@ is lost.
 The stages run in a worker thread while the main thread waits on it in short joins:
 Python runs signal handlers only in the main thread, between bytecodes, so a main thread
 busy in training could not hand the checkpoint request over and then wait for the save.
+That thread blocks SIGTERM and SIGUSR2, and so do the DataLoader workers it forks (they
+also ignore both, see ``engine/loader.py``): SLURM signals every process of the step, and
+a worker must neither run submitit's handler nor die before the trainer saved.
+
+A task whose peer vanished (a node lost) requeues the job instead of failing it; see
+:mod:`.node_loss`.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ import copy
 import functools
 import logging
 import os
+import signal
 import threading
 import time
+import zlib
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import submitit
@@ -38,8 +46,9 @@ from fvcore.common.config import CfgNode
 from ..engine.distributed import launch, processes_per_shard
 from ..engine.trainer import StopRequested, request_stop
 from ..recipe import run_recipe, run_stage, stage_record
+from .node_loss import peer_left_an_error, peer_lost, requeue_job
 
-__all__ = ["RecipeJob", "run_stages", "distributed_cfg"]
+__all__ = ["RecipeJob", "run_stages", "distributed_cfg", "job_port"]
 
 log = logging.getLogger("rgbpose_plugin.slurm")
 
@@ -60,6 +69,16 @@ def run_stages(cfg: CfgNode, stages: Sequence[str], summarize: bool = True) -> D
     return out
 
 
+def job_port(job_id: str, attempt: int) -> int:
+    """The rendezvous port of one attempt of one job, in [20000, 60000).
+
+    Not the submitting shell's MASTER_PORT (sbatch exports it into every job, so parallel
+    jobs on one node would collide), and new on each requeue, so a rerun never meets a
+    store left from the previous attempt.
+    """
+    return 20000 + zlib.crc32(f"{job_id}.{attempt}".encode()) % 40000
+
+
 def distributed_cfg(cfg: CfgNode) -> CfgNode:
     """Export this task's rank variables from submitit; ``cfg`` with SHARD_ID set.
 
@@ -68,11 +87,13 @@ def distributed_cfg(cfg: CfgNode) -> CfgNode:
     different batch size, so it stops the job instead.
     """
     job_env = submitit.JobEnvironment()
-    # Each task sees all the node's GPUs and picks cuda:LOCAL_RANK (as the trainer expects),
-    # so CUDA_VISIBLE_DEVICES is left alone. overwrite: the submitting shell's RANK etc.
+    # CUDA_VISIBLE_DEVICES is left as SLURM set it: all the node's GPUs (the task takes
+    # cuda:LOCAL_RANK) or, where the site binds one GPU per task, that one (see cuda_index).
+    # overwrite: the submitting shell's RANK etc.
     # (e.g. submitted from inside torchrun) are exported into the job and would be wrong.
     submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False,
                                                           overwrite=True)
+    os.environ["MASTER_PORT"] = str(job_port(job_env.job_id, int(os.environ.get("SLURM_RESTART_COUNT", 0))))
     out = cfg.clone()
     out.defrost()
     out.SHARD_ID = job_env.node
@@ -100,6 +121,8 @@ class _Worker(threading.Thread):
         self.error: Optional[BaseException] = None
 
     def run(self) -> None:
+        # Signals go to the main thread; processes forked from here start with them blocked.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR2})
         try:
             self.result = self._target_fn()
         except BaseException as err:  # noqa: B036  (handed over to the main thread)
@@ -119,11 +142,13 @@ class RecipeJob(submitit.helpers.Checkpointable):
     """
 
     def __init__(self, cfg: CfgNode, stages: Sequence[str], summarize: bool = True,
-                 stop_timeout_s: float = 60.0) -> None:
+                 stop_timeout_s: float = 60.0, max_requeues: int = 10) -> None:
         self.cfg = cfg
         self.stages = tuple(stages)
         self.summarize = summarize
         self.stop_timeout_s = stop_timeout_s
+        self.max_requeues = max_requeues
+        self._started = 0.0  # when this attempt started (time.time())
         self._worker: Optional[_Worker] = None
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -132,6 +157,7 @@ class RecipeJob(submitit.helpers.Checkpointable):
         return state
 
     def __call__(self) -> Dict[str, Any]:
+        self._started = time.time()
         cfg = distributed_cfg(self.cfg)
         job_env = submitit.JobEnvironment()
         result: Dict[str, Any] = {}
@@ -146,11 +172,29 @@ class RecipeJob(submitit.helpers.Checkpointable):
         error = self._worker.error
         if isinstance(error, StopRequested) and job_env.global_rank != 0:
             self._wait_for_requeue()
+        if error is not None and peer_lost(error):
+            first = self._first_failure(job_env)
+            if first:  # another task failed first: report its error, not the broken link
+                raise RuntimeError(f"{first} (this task then lost its connection to it)") from error
+            if self._requeue_after_peer_loss(job_env):
+                self._wait_for_requeue()
         if error is not None:
             raise error
         result.update(job_id=job_env.job_id, rank=job_env.global_rank, world_size=job_env.num_tasks,
-                      restart_count=int(os.environ.get("SLURM_RESTART_COUNT", 0)))
+                      restart_count=int(os.environ.get("SLURM_RESTART_COUNT", 0)),
+                      host=os.uname().nodename, cpus_per_task=os.environ.get("SLURM_CPUS_PER_TASK", ""))
         return result
+
+    def _first_failure(self, job_env: submitit.JobEnvironment) -> Optional[str]:
+        """The error another task of this attempt left (see :func:`peer_left_an_error`)."""
+        others = [r for r in range(job_env.num_tasks) if r != job_env.global_rank]
+        return peer_left_an_error(str(job_env.paths.folder), job_env.job_id, others,
+                                  since=self._started) if others else None
+
+    def _requeue_after_peer_loss(self, job_env: submitit.JobEnvironment) -> bool:
+        """A peer vanished without an error (node lost): requeue; True if SLURM took it."""
+        restarts = int(os.environ.get("SLURM_RESTART_COUNT", 0))
+        return requeue_job(job_env.job_id, restarts, self.max_requeues)
 
     def run_in_task(self, cfg: CfgNode) -> Dict[str, Any]:
         """The work of one task, inside its process group (override to run something else)."""

@@ -36,6 +36,7 @@ from ..errors import UserError
 from ..recipe import stage_pending
 from ..stage_graph import STAGE_NAMES, STAGES, stage
 from .job import RecipeJob
+from .node_loss import trap_lines
 from .options import SlurmOptions, parse_mem_gb, parse_time_min
 
 __all__ = ["PlannedJob", "Submitted", "plan_jobs", "prepare_cfg", "tasks_per_node", "build_executor",
@@ -160,7 +161,16 @@ def build_executor(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob, dependenc
         cpus_per_task=opts.cpus_per_task, timeout_min=parse_time_min(opts.time),
         slurm_signal_delay_s=opts.signal_delay_s,
         # torch would start one thread per core in every task; give each its own CPUs.
-        slurm_setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}", *opts.setup],
+        # SRUN_CPUS_PER_TASK: from SLURM 22.05 srun no longer takes --cpus-per-task from the
+        # allocation, which would leave one CPU for all of a task's loader workers.
+        slurm_setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}",
+                     f"export SRUN_CPUS_PER_TASK={opts.cpus_per_task}", *opts.setup,
+                     # a step that failed without a result (a node lost) requeues the job
+                     *trap_lines(_job_folder(cfg, opts), opts.nodes * tasks_per_node(opts),
+                                 opts.max_requeues)],
+        # one failed task ends the step at once, instead of its peers waiting in a
+        # collective until the timeout
+        slurm_srun_args=["--kill-on-bad-exit=1"],
     )
     if opts.gpus_per_node:
         params["gpus_per_node"] = opts.gpus_per_node
@@ -234,7 +244,8 @@ def submit_plan(cfg: CfgNode, opts: SlurmOptions, plan: Sequence[PlannedJob],
         if dry_run:
             scripts.append(sbatch_script(executor))
             continue
-        job = executor.submit(RecipeJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s))
+        job = executor.submit(RecipeJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s,
+                                        opts.max_requeues))
         ids[planned.name] = job.job_id
         submitted.append(Submitted(planned, job, num_tasks, dependency, _log_paths(job)))
     if dry_run:

@@ -16,6 +16,9 @@
 #
 # Environment knobs (defaults in brackets):
 #   SLURM_CI_BASE   [/tmp/slurm-local/state]  where configs, state, logs and PID files live
+#   SLURM_CI_NODES  [2]  number of nodes (1 = the single loopback node "localhost")
+#   SLURM_CI_SUBNET [10.213.57]  the private /24 of the bridge (N > 1)
+#   SLURM_CI_BRIDGE [slurmci-br0]  SLURM_CI_NODE_PREFIX [ci-n]  SLURM_CI_CTL_NAME [ci-ctl]
 #   SLURM_CI_DBD    [1]  1 = also run mariadb + slurmdbd so that `sacct` works (submitit
 #                        reads job states with sacct: without it a job that dies without a
 #                        result, e.g. cancelled, is never seen as finished). 0 = lighter.
@@ -27,13 +30,17 @@
 #                        clients work without SLURM_CONF
 #   SLURM_CI_CPUS      [hw]  advertise this many CPUs (may exceed the real count;
 #                        SlurmdParameters=config_overrides keeps the node valid)
-#   SLURM_CI_MEM_MB    [80% of hw]  RealMemory of the node
-#   SLURM_CI_FAKE_GPUS [0]  N>0 = node gets Gres=gpu:N backed by fake char devices
+#   SLURM_CI_MEM_MB    [80% of hw / N]  RealMemory of each node
+#   SLURM_CI_FAKE_GPUS [0]  G>0 = each node gets Gres=gpu:G backed by fake char devices
 #                        (aliases of /dev/null) so --gpus-per-node jobs schedule
 # Changing knobs needs stop.sh + start.sh (not just a re-run).
 set -euo pipefail
 
-BASE=${SLURM_CI_BASE:-/tmp/slurm-local/state}
+HERE=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+# shellcheck source=network.sh
+source "$HERE/network.sh"
 WITH_DBD=${SLURM_CI_DBD:-1}
 FRESH=${SLURM_CI_FRESH:-0}
 PORT_BASE=${SLURM_CI_PORT_BASE:-6817}
@@ -50,23 +57,11 @@ die() { log "ERROR: $*"; for f in "$BASE"/log/*.log; do [ -f "$f" ] && { echo "-
 
 [ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
 
-# wait_for <timeout_s> <cmd...>: poll every 0.2 s
-wait_for() {
-  local t=$1; shift
-  local end=$(( $(date +%s) + t ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -ge "$end" ] && return 1
-    sleep 0.2
-  done
-}
-
-# shellcheck source=common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-
 port_listening() { ss -Hltn "sport = :$1" | grep -q LISTEN; }
 
 # ---------------------------------------------------------------- 1. packages
-PKGS=(slurmctld slurmd slurm-client munge)
+PKGS=(slurmctld slurmd slurm-client munge iproute2 bc)   # ss, ip; bc for the log times
+[ "$NODES" -gt 1 ] && PKGS+=(util-linux)   # unshare, nsenter
 [ "$WITH_DBD" = 1 ] && PKGS+=(slurmdbd mariadb-server)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -91,38 +86,53 @@ fi
 
 # ---------------------------------------------------------------- 2. layout
 if [ "$FRESH" = 1 ]; then
-  for pf in slurmd slurmctld slurmdbd; do alive "$BASE/run/$pf.pid" "$pf" && die "$pf running; run stop.sh before SLURM_CI_FRESH=1"; done
+  for pf in "$BASE"/run/slurm*.pid; do
+    comm=$(basename "$pf" .pid); comm=${comm%%-*}
+    alive "$pf" "$comm" && die "$comm running; run stop.sh before SLURM_CI_FRESH=1"
+  done
   alive "$BASE/mysql/run/mysqld.pid" mariadbd && die "mariadbd running; run stop.sh before SLURM_CI_FRESH=1"
   rm -rf "$BASE/spool" "$BASE/log" "$BASE/mysql/data"
 fi
-mkdir -p "$BASE"/{etc,run,log,spool/ctld,spool/d,munge/etc,munge/run,munge/lib,munge/log}
+if [ -f "$BASE/cluster.env" ] && alive "$BASE/run/slurmctld.pid" slurmctld; then
+  # shellcheck disable=SC1091
+  running=$(source "$BASE/cluster.env"; echo "$NODES $SUBNET")
+  [ "$running" = "$NODES $SUBNET" ] || die "a cluster with (nodes subnet) = ($running) is running; stop.sh first"
+fi
+mkdir -p "$BASE"/{etc,run,log,spool/ctld,munge/etc,munge/run,munge/lib,munge/log}
 chmod 700 "$BASE/munge/etc" "$BASE/munge/lib" "$BASE/munge/log"
 chmod 755 "$BASE/munge/run"
 MUNGE_SOCK=$BASE/munge/run/munge.socket.2
 
-# node description from the hardware, renamed to "localhost"
+# node description from the hardware (every node gets the same)
 HW=$(slurmd -C | head -1)
 hw() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$HW"; }
 CPUS=$(hw CPUs); SOCK=$(hw SocketsPerBoard); CORES=$(hw CoresPerSocket); THREADS=$(hw ThreadsPerCore); MEM=$(hw RealMemory)
-MEM=${SLURM_CI_MEM_MB:-$(( MEM * 80 / 100 ))}
+MEM=${SLURM_CI_MEM_MB:-$(( MEM * 80 / 100 / NODES ))}
 if [ -n "${SLURM_CI_CPUS:-}" ]; then CPUS=$SLURM_CI_CPUS; SOCK=1; CORES=$CPUS; THREADS=1; fi
 FAKE_GPUS=${SLURM_CI_FAKE_GPUS:-0}
+NODE_LIST=$(for i in $(seq 1 "$NODES"); do node_name "$i"; done | paste -sd,)
+if [ "$NODES" = 1 ]; then CTL_HOST=localhost; else CTL_HOST="$CTL_NAME($SUBNET.1)"; fi
 GRES_NODE=""
 rm -f "$BASE/etc/gres.conf"
 if [ "$FAKE_GPUS" -gt 0 ]; then
   mkdir -p "$BASE/dev"
   for i in $(seq 0 $((FAKE_GPUS - 1))); do
     # the gpu plugin drops file-less GPUs and wants char/block devices: alias /dev/null
-    [ -c "$BASE/dev/fakegpu$i" ] || { rm -f "$BASE/dev/fakegpu$i"; mknod "$BASE/dev/fakegpu$i" c 1 3 2>/dev/null || touch "$BASE/dev/fakegpu$i"; }
+    [ -c "$BASE/dev/fakegpu$i" ] || { rm -f "$BASE/dev/fakegpu$i"; mknod "$BASE/dev/fakegpu$i" c 1 3 2>/dev/null; }
+    if [ ! -c "$BASE/dev/fakegpu$i" ]; then
+      log "WARNING: cannot create device files here (mknod): no fake GPUs"; FAKE_GPUS=0; break
+    fi
   done
-  echo "NodeName=localhost Name=gpu File=$BASE/dev/fakegpu[0-$((FAKE_GPUS - 1))]" > "$BASE/etc/gres.conf"
+fi
+if [ "$FAKE_GPUS" -gt 0 ]; then
+  echo "NodeName=$NODE_LIST Name=gpu File=$BASE/dev/fakegpu[0-$((FAKE_GPUS - 1))]" > "$BASE/etc/gres.conf"
   GRES_NODE=" Gres=gpu:$FAKE_GPUS"
 fi
 
 cat > "$BASE/etc/slurm.conf" <<EOF
 # generated by start.sh
 ClusterName=ci
-SlurmctldHost=localhost
+SlurmctldHost=$CTL_HOST
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 SlurmUser=root
@@ -134,11 +144,12 @@ AuthInfo=socket=$MUNGE_SOCK,cred_expire=$CRED_EXPIRE
 # bind to the address the hostname resolves to (127.0.0.1 here) instead of 0.0.0.0
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 StateSaveLocation=$BASE/spool/ctld
-SlurmdSpoolDir=$BASE/spool/d
+# %n: each node's slurmd has its own files
+SlurmdSpoolDir=$BASE/spool/d-%n
 SlurmctldPidFile=$BASE/run/slurmctld.pid
-SlurmdPidFile=$BASE/run/slurmd.pid
+SlurmdPidFile=$BASE/run/slurmd-%n.pid
 SlurmctldLogFile=$BASE/log/slurmctld.log
-SlurmdLogFile=$BASE/log/slurmd.log
+SlurmdLogFile=$BASE/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -155,7 +166,8 @@ MinJobAge=300
 KillWait=5
 InactiveLimit=0
 SlurmctldTimeout=30
-SlurmdTimeout=30
+# a node that stops answering is DOWN after this long (its jobs: NODE_FAIL, requeued)
+SlurmdTimeout=${SLURM_CI_SLURMD_TIMEOUT:-20}
 JobCompType=jobcomp/filetxt
 JobCompLoc=$BASE/log/jobcomp.txt
 EOF
@@ -177,17 +189,26 @@ EOF
 fi
 [ "$FAKE_GPUS" -gt 0 ] && echo "GresTypes=gpu" >> "$BASE/etc/slurm.conf"
 cat >> "$BASE/etc/slurm.conf" <<EOF
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS Sockets=$SOCK CoresPerSocket=$CORES ThreadsPerCore=$THREADS RealMemory=$MEM$GRES_NODE State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
+for i in $(seq 1 "$NODES"); do
+  echo "NodeName=$(node_name "$i") NodeAddr=$(node_addr "$i") CPUs=$CPUS Sockets=$SOCK CoresPerSocket=$CORES ThreadsPerCore=$THREADS RealMemory=$MEM$GRES_NODE State=UNKNOWN"
+done >> "$BASE/etc/slurm.conf"
+echo "PartitionName=debug Nodes=$NODE_LIST Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO" >> "$BASE/etc/slurm.conf"
 
 export SLURM_CONF=$BASE/etc/slurm.conf
 echo "export SLURM_CONF=$SLURM_CONF" > "$BASE/env.sh"
 if [ "$LINK_ETC" = 1 ]; then mkdir -p /etc/slurm; ln -sfn "$SLURM_CONF" /etc/slurm/slurm.conf; fi
 
-# NoInAddrAny binds to gethostname()'s address: warn if that is not loopback
-hip=$(getent ahostsv4 "$(hostname)" | awk 'NR==1{print $1}')
-case "$hip" in 127.*) ;; *) log "WARNING: $(hostname) resolves to '$hip', daemons will bind there, not to 127.0.0.1";; esac
+printf 'NODES=%s\nSUBNET=%s\nBRIDGE=%s\nPREFIX=%s\nCTL_NAME=%s\n' "$NODES" "$SUBNET" "$BRIDGE" "$PREFIX" "$CTL_NAME" > "$BASE/cluster.env"
+
+if [ "$NODES" = 1 ]; then
+  # NoInAddrAny binds to gethostname()'s address: warn if that is not loopback
+  hip=$(getent ahostsv4 "$(hostname)" | awk 'NR==1{print $1}')
+  case "$hip" in 127.*) ;; *) log "WARNING: $(hostname) resolves to '$hip', daemons will bind there, not to 127.0.0.1";; esac
+else
+  net_up || die "could not set up the private network (see above)"
+  log "network: bridge $BRIDGE $SUBNET.1/24, nodes $NODE_LIST on $SUBNET.11-$((10 + NODES)) (namespaces slurmci-$PREFIX*)"
+fi
 
 # ---------------------------------------------------------------- 3. munged
 [ -s "$BASE/munge/etc/munge.key" ] || mungekey --create --keyfile="$BASE/munge/etc/munge.key"
@@ -260,25 +281,24 @@ if alive "$BASE/run/slurmctld.pid" slurmctld; then
   log "slurmctld already running, reconfiguring"
   scontrol reconfigure || true
 else
-  slurmctld || die "slurmctld failed"
+  if [ "$NODES" = 1 ]; then slurmctld || die "slurmctld failed"
+  else unshare --uts sh -c "hostname $CTL_NAME && exec slurmctld" || die "slurmctld failed"; fi
   wait_for 30 scontrol ping || die "slurmctld not answering"
   log "slurmctld started (pid $(cat "$BASE/run/slurmctld.pid"))"
 fi
-if alive "$BASE/run/slurmd.pid" slurmd; then
-  log "slurmd already running (pid $(cat "$BASE/run/slurmd.pid"))"
-else
-  slurmd -N localhost || die "slurmd failed"
-  wait_for 10 test -s "$BASE/run/slurmd.pid" || die "slurmd wrote no pid file"
-  log "slurmd started (pid $(cat "$BASE/run/slurmd.pid"))"
-fi
-node_ready() { sinfo -h -n localhost -o %t | grep -qE '^(idle|mix|alloc)'; }
-if ! wait_for 30 node_ready; then
-  # a node left DOWN/DRAIN by an earlier run: bring it back
-  scontrol update NodeName=localhost State=RESUME >/dev/null 2>&1 || true
-  wait_for 15 node_ready || die "node not ready: $(sinfo -h -N -o '%N %t %E')"
+for i in $(seq 1 "$NODES"); do
+  msg=$(start_slurmd "$i") || die "$msg"
+  log "$msg"
+done
+# every node idle (or busy): no down/drain/unknown line left
+nodes_ready() { [ "$(sinfo -h -N -n "$NODE_LIST" -o %t | grep -cE '^(idle|mix|alloc)$')" = "$NODES" ]; }
+if ! wait_for 30 nodes_ready; then
+  # nodes left DOWN/DRAIN by an earlier run: bring them back
+  scontrol update NodeName="$NODE_LIST" State=RESUME >/dev/null 2>&1 || true
+  wait_for 15 nodes_ready || die "nodes not ready: $(sinfo -h -N -o '%N %t %E' | tr '\n' ';')"
 fi
 if [ "$WITH_DBD" = 1 ]; then
   wait_for 30 bash -c "sacctmgr -n -P list cluster format=cluster | grep -qx ci" || die "cluster not registered in slurmdbd"
 fi
 GRES_FMT=""; [ "$FAKE_GPUS" -gt 0 ] && GRES_FMT=" %G"
-log "cluster ready: $(sinfo -h -o "%P %a %D %t %c cpus$GRES_FMT")   (source $BASE/env.sh)"
+log "cluster ready: $(sinfo -h -o "%P %a %D %t %c cpus$GRES_FMT %N")   (source $BASE/env.sh)"

@@ -1,0 +1,58 @@
+"""Run by a job's batch script when its srun step failed: requeue if a node was lost.
+
+``srun`` ends a step within seconds of losing one of its nodes (it kills the surviving
+tasks), often before those tasks notice the broken connection and requeue the job
+themselves (see :mod:`.node_loss`); the batch script would then end and the job be FAILED.
+So the script's EXIT trap (set up by :func:`.node_loss.trap_lines`) calls this module: when no task of
+this attempt left a result (a Python error writes one) and the job is still RUNNING (not
+already requeued by a task or by submitit, not cancelled), the job is requeued within its
+budget. Not imported by the package (``python -m`` runs it).
+
+    python -m rgbpose_plugin.launch.after_step FOLDER NUM_TASKS SINCE MAX_REQUEUES
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import List, Optional
+
+from .node_loss import peer_left_an_error, requeue_job
+
+__all__ = ["after_failed_step", "main"]
+
+
+def _job_state(job_id: str) -> str:
+    proc = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, timeout=60)
+    for field in proc.stdout.split():
+        if field.startswith("JobState="):
+            return field.split("=", 1)[1]
+    return "UNKNOWN"
+
+
+def after_failed_step(folder: str, job_id: str, num_tasks: int, since: float,
+                      restart_count: int, max_requeues: int) -> str:
+    """What was done about a failed step (requeued, or why not), as one line."""
+    left = peer_left_an_error(folder, job_id, range(num_tasks), since=since, grace_s=0.0)
+    if left:
+        return f"step failed with a result ({left}): not requeueing"
+    state = _job_state(job_id)
+    if state != "RUNNING":
+        return f"step failed without a result; job {job_id} is {state}: nothing to do"
+    if requeue_job(job_id, restart_count, max_requeues):
+        return f"step failed without a result (a node lost?): job {job_id} requeued"
+    return f"step failed without a result: job {job_id} not requeued"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    folder, num_tasks, since, max_requeues = (argv or sys.argv[1:])[:4]
+    job_id = os.environ["SLURM_JOB_ID"]
+    line = after_failed_step(folder.replace("%j", job_id), job_id, int(num_tasks), float(since),
+                             int(os.environ.get("SLURM_RESTART_COUNT", 0) or 0), int(max_requeues))
+    print(f"rgbpose after_step: {line}", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
