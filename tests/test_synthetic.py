@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from rgbpose_plugin.data.synthetic import (
+from rgbpose_plugin.demo_data import (
     CLASSES,
     generate_sample,
     make_demo_dataset,
@@ -18,7 +18,7 @@ from rgbpose_plugin.data.synthetic import (
     render_frames,
     select_classes,
 )
-from rgbpose_plugin.data.synthetic.body import ELBOW, WRIST
+from rgbpose_plugin.demo_data.body import ELBOW, WRIST
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_demo_data.py"
 H, W = 540, 960

@@ -11,8 +11,8 @@ conversion for a whole folder tree:
 * a file that fails (corrupt, unreadable, fewer frames than its header promises) is
   reported and the others go on.
 
-:func:`add_h264_stream` is also used by the synthetic demo-data generator, so both write
-the same kind of file.
+:func:`add_h264_stream` is also used by the synthetic demo-data generator
+(:mod:`rgbpose_plugin.demo_data`), so both write the same kind of file.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from ..compress import PART_SUFFIX, add_h264_stream
+from ..data.compress import PART_SUFFIX, add_h264_stream
 from .annotate import annotate
 from .catalog import ActionClass, select_classes
 from .render import render_frame
