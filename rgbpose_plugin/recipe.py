@@ -29,10 +29,11 @@ from .engine.logs import setup_logging
 from .engine.tester import test
 from .engine.trainer import train
 
-__all__ = ["STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_pending", "stage_record",
-           "summary_table"]
+__all__ = ["DONE_FILE", "STAGES", "run", "run_recipe", "run_stage", "stage_cfg", "stage_pending",
+           "stage_record", "summary_table"]
 
 STAGES = ("rgb_only", "pose_only", "merge", "rgbpose", "test")
+DONE_FILE = "DONE.json"  # OUTPUT_DIR/<stage>/DONE.json: a finished stage's checkpoint, metrics
 _OPTS = {"rgb_only": "RGB_ONLY_OPTS", "pose_only": "POSE_ONLY_OPTS", "rgbpose": "RGBPOSE_OPTS",
          "test": "RGBPOSE_OPTS"}
 _SUPPLIED = {"rgb_only": "RGB_ONLY_CHECKPOINT", "pose_only": "POSE_ONLY_CHECKPOINT",
@@ -56,7 +57,7 @@ def stage_cfg(cfg: CfgNode, stage: str) -> CfgNode:
 
 
 def _done_path(cfg: CfgNode, stage: str) -> str:
-    return os.path.join(cfg.OUTPUT_DIR, stage, "DONE.json")
+    return os.path.join(cfg.OUTPUT_DIR, stage, DONE_FILE)
 
 
 def stage_record(cfg: CfgNode, stage: str) -> Optional[Dict]:

@@ -17,6 +17,7 @@ from ..config import ConfigError, get_cfg, load_cfg, merge_opts
 from ..engine.checkpoint import load_checkpoint
 from ..models import build_model
 from ..recipe import stage_cfg
+from .checkpoint_path import resolve_checkpoint
 from .errors import InferenceError
 
 __all__ = ["STAGE_OF_MODEL", "config_from_checkpoint", "resolve_config", "load_model",
@@ -79,11 +80,13 @@ def state_mismatches(model_state: Dict[str, Any], saved: Dict[str, Any]) -> List
 
 def load_model(checkpoint_path: str, cfg_file: Optional[str] = None, opts: Sequence = ()
                ) -> Tuple[nn.Module, CfgNode, Dict[str, Any]]:
-    """Load ``checkpoint_path``, resolve the config and build the model in eval mode.
+    """Load ``checkpoint_path`` (a file, or a stage or run folder: :func:`resolve_checkpoint`),
+    resolve the config and build the model in eval mode.
 
     Returns ``(model, cfg, checkpoint)``. A checkpoint that does not fit the configured
     architecture raises :class:`InferenceError` naming both files.
     """
+    checkpoint_path = resolve_checkpoint(checkpoint_path)
     checkpoint = load_checkpoint(checkpoint_path)
     cfg = resolve_config(checkpoint, checkpoint_path, cfg_file, opts)
     source = f"config {cfg_file}" if cfg_file else "its stored config"
