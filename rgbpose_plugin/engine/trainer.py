@@ -117,6 +117,13 @@ def evaluate(model: nn.Module, loader, cfg, device: torch.device, multi_view: bo
     return collector.gather()
 
 
+def _check_num_classes(cfg) -> None:
+    """MODEL.NUM_CLASSES against the label map beside DATA.ANN_FILE, before any training."""
+    from ..inference.class_names import check_num_classes  # lazy: inference imports the engine
+
+    check_num_classes(cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))
+
+
 class _Trainer:
     """State of one stage's training in one process."""
 
@@ -127,6 +134,7 @@ class _Trainer:
         self.log = setup_logging(cfg.OUTPUT_DIR)
         seed_everything(cfg.RNG_SEED)
         model_streams(cfg)  # fails early, naming the key, on an unknown MODEL.MODEL_NAME
+        _check_num_classes(cfg)
         self.model = build_model(cfg).to(self.device)
         if cfg.TRAIN.CHANNELS_LAST and self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last_3d)
