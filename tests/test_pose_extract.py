@@ -231,6 +231,11 @@ def test_cli_exit_status_summary_and_labels(video_dir, tmp_path, capsys, fake_ba
     assert (tmp_path / "out" / "ann.labels.txt").read_text().split("\n")[:2] == ["run", "walk"]
 
     (video_dir / "broken.mp4").unlink()
+    # A row whose video is gone is an error naming it, not a silently smaller dataset.
+    assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "names 1 video(s) not found among the input videos" in err and "['broken']" in err
+    labels.write_text("video,label,fold\nalpha.mp4,walk,train\nbeta,run,val\n")  # stem works too
     assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 0
     split = load(out)["split"]
     assert sorted(split) == ["train", "val"]

@@ -26,6 +26,7 @@ __all__ = [
     "ExtractionResult",
     "find_videos",
     "check_labels_cover",
+    "check_labelled_videos_exist",
     "parts_dir",
     "extract_annotations",
 ]
@@ -208,3 +209,18 @@ def _atomic_pickle(path: Path, obj: Any) -> None:
     with open(tmp, "wb") as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+
+
+def check_labelled_videos_exist(videos: Sequence[Union[str, Path]], labelled: Iterable[str],
+                                csv_path: Union[str, Path]) -> None:
+    """Raise ``ValueError`` naming the rows of the labels CSV whose video (matched by file
+    stem) is not among ``videos``: a typo or a missing file would otherwise silently
+    shrink the dataset."""
+    found = {Path(v).stem for v in videos}
+    missing = sorted(stem for stem in labelled if stem not in found)
+    if missing:
+        raise ValueError(
+            f"labels CSV {str(csv_path)!r} names {len(missing)} video(s) not found among the "
+            f"input videos (matched by file stem, extensions {', '.join(VIDEO_EXTENSIONS)}): "
+            f"{missing[:10]}" + (" ..." if len(missing) > 10 else "")
+            + "; fix the 'video' column, add the videos, or remove the rows")
