@@ -189,7 +189,7 @@ def _canonical(annotation: Dict) -> Dict:
 
 def _run(jobs: List[_Job], workers: int, progress: bool) -> List[Dict]:
     """Make every video, in order, here or in a process pool."""
-    bar = tqdm(total=len(jobs), unit="video", disable=not progress)
+    bar = tqdm(total=len(jobs), unit="video", disable=None if progress else True)  # None: on a tty only
     results = []
     if workers <= 1:
         for job in jobs:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
-_PART_FORMAT = 1  # Bump when the part layout changes, so old parts are recomputed.
+_PART_FORMAT = 2  # Bump when the part layout changes, so old parts are recomputed.
 
 
 @dataclass
@@ -127,7 +127,7 @@ def extract_annotations(
     parts.mkdir(parents=True, exist_ok=True)
 
     annotations = []
-    bar = tqdm(videos, desc="videos", unit="video", disable=not progress)
+    bar = tqdm(videos, desc="videos", unit="video", disable=None if progress else True)  # None: on a tty only
     for video in bar:
         part = parts / f"{video.stem}.pkl"
         ann = _load_part(part, video, cache_key)

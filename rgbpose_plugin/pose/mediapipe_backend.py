@@ -5,8 +5,9 @@ that API's weights (``pose_landmark_full.tflite``, model complexity 1), while th
 Tasks API ``PoseLandmarker`` needs a ``.task`` bundle that must be downloaded. Complexity
 0 and 2 also need a download, so they only work where mediapipe can fetch them.
 
-MediaPipe finds at most one person per frame. Its 33 landmarks are mapped to COCO-17 and
-its per-landmark visibility becomes the keypoint score.
+MediaPipe finds at most one person per frame, so its annotations have one person slot
+(if its detection jumps to someone else, that person's frames fill the same slot). Its 33
+landmarks are mapped to COCO-17 and its per-landmark visibility becomes the keypoint score.
 
 Install: ``pip install --no-deps mediapipe==0.10.21`` plus
 ``pip install opencv-contrib-python-headless flatbuffers attrs "protobuf<7"``
@@ -96,6 +97,7 @@ class MediaPipePoseBackend(PoseBackend):
     """
 
     name = "mediapipe"
+    single_person = True
 
     def __init__(
         self,
