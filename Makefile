@@ -19,9 +19,11 @@ $(STAMP): setup.cfg pyproject.toml
 	# torch/torchvision first, pinned: these versions install from local files here.
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[dev]"
-	# mediapipe (offline pose backend) without its pinned numpy/opencv deps.
-	$(PIP) install -q --no-deps mediapipe==0.10.21
+	# mediapipe (offline pose backend): the dependencies it really uses first, then mediapipe
+	# itself with --no-deps and last. Its wheel pins numpy<2, protobuf<5, jax, a GUI OpenCV;
+	# installed last, no later pip run reports those pins as resolver errors.
 	$(PIP) install -q opencv-contrib-python-headless flatbuffers attrs absl-py "protobuf>=6.31.1,<7"
+	$(PIP) install -q --no-deps mediapipe==0.10.21
 	touch $(STAMP)
 
 install: $(STAMP)
