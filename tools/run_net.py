@@ -13,7 +13,7 @@ import functools
 import sys
 
 import rgbpose_plugin  # noqa: F401  (registers models and datasets)
-from rgbpose_plugin.config import load_cfg
+from rgbpose_plugin.config import ConfigError, load_cfg
 from rgbpose_plugin.engine.distributed import launch
 from rgbpose_plugin.recipe import STAGES, run
 
@@ -39,7 +39,11 @@ def main(argv=None) -> int:
         cfg.SHARD_ID = args.shard_id
     if args.num_shards is not None:
         cfg.NUM_SHARDS = args.num_shards
-    launch(cfg, functools.partial(run, stage=args.stage), init_method=args.init_method)
+    try:
+        launch(cfg, functools.partial(run, stage=args.stage), init_method=args.init_method)
+    except ConfigError as err:  # a setting that does not fit the data: one line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
