@@ -35,8 +35,10 @@ from .scores import STREAMS, fuse
 from .stage_graph import STAGE_NAMES, STAGES, Stage, downstream, stage
 from .weights import merge_checkpoint_files
 
-__all__ = ["StageConfigChanged", "done_path", "run", "run_recipe", "run_stage", "stage_pending",
-           "stage_record", "summarize", "summary_table"]
+__all__ = ["DONE_FILE", "StageConfigChanged", "done_path", "run", "run_recipe", "run_stage",
+           "stage_pending", "stage_record", "summarize", "summary_table"]
+
+DONE_FILE = "DONE.json"  # OUTPUT_DIR/<stage>/DONE.json: a finished stage's checkpoint, metrics
 
 
 class StageConfigChanged(ConfigError):
@@ -44,7 +46,7 @@ class StageConfigChanged(ConfigError):
 
 
 def done_path(cfg: CfgNode, name: str) -> str:
-    return os.path.join(cfg.OUTPUT_DIR, name, "DONE.json")
+    return os.path.join(cfg.OUTPUT_DIR, name, DONE_FILE)
 
 
 def _read_record(path: str) -> Optional[Dict]:

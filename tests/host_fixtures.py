@@ -37,7 +37,7 @@ def host_cfg(ann_file: Path, out_dir: Path, *extra):
 
 
 def make_host_dataset(folder: Path) -> Path:
-    from rgbpose_plugin.data.synthetic import make_demo_dataset
+    from rgbpose_plugin.demo_data import make_demo_dataset
 
     return make_demo_dataset(folder, seed=0, videos_per_class=3, num_frames=(16, 20),
                              classes=HOST_CLASSES, workers=1)

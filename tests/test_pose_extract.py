@@ -44,6 +44,27 @@ class SquareBackend(PoseBackend):
         self.resets += 1
 
 
+class JumpingSingleBackend(SquareBackend):
+    """A single-person backend whose one detection jumps to a far 'passer-by' every
+    third frame (as mediapipe's can)."""
+
+    name = "jumping"
+    single_person = True
+
+    def __call__(self, frame_rgb):
+        keypoints, scores = super().__call__(frame_rgb)
+        if self.calls % 3 == 0 and len(keypoints):
+            keypoints = keypoints + np.float32(1000)
+        return keypoints, scores
+
+
+def test_single_person_backend_keeps_one_slot(video_dir):
+    ann = annotate_video(video_dir / "alpha.mp4", JumpingSingleBackend(), max_persons=2)
+    assert ann["keypoint"].shape == (1, 12, 17, 2)
+    assert (ann["keypoint_score"][0] > 0).all()  # every frame's detection is in the slot
+    assert (ann["keypoint"][0, 2::3] > 900).all()  # including the passer-by's frames
+
+
 def square_x(t):
     """x of the square's left edge in frame t of write_video's clips."""
     return 4 + 3 * t
@@ -231,6 +252,11 @@ def test_cli_exit_status_summary_and_labels(video_dir, tmp_path, capsys, fake_ba
     assert (tmp_path / "out" / "ann.labels.txt").read_text().split("\n")[:2] == ["run", "walk"]
 
     (video_dir / "broken.mp4").unlink()
+    # A row whose video is gone is an error naming it, not a silently smaller dataset.
+    assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "names 1 video(s) not found among the input videos" in err and "['broken']" in err
+    labels.write_text("video,label,fold\nalpha.mp4,walk,train\nbeta,run,val\n")  # stem works too
     assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 0
     split = load(out)["split"]
     assert sorted(split) == ["train", "val"]

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from rgbpose_plugin.data.synthetic import (
+from rgbpose_plugin.demo_data import (
     CLASSES,
     generate_sample,
     make_demo_dataset,
@@ -18,7 +18,7 @@ from rgbpose_plugin.data.synthetic import (
     render_frames,
     select_classes,
 )
-from rgbpose_plugin.data.synthetic.body import ELBOW, WRIST
+from rgbpose_plugin.demo_data.body import ELBOW, WRIST
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_demo_data.py"
 H, W = 540, 960
@@ -133,7 +133,7 @@ def test_appearance_pairs_differ_only_in_the_held_object(index: int):
         assert changed.any(axis=(1, 2)).all()  # The object is visible in every frame.
         actor = scene_a.actor
         wrist = actor.keypoints[:, WRIST[actor.hand]] - scene_a.shake
-        reach = {"cup": 0.2, "flag": 0.6}[cls_a.held] * actor.body.height  # cup: 0.12 x 0.16
+        reach = {"cup": 0.2, "flag": 0.6}[cls_a.held] * actor.body.height  # cup: 0.15 x 0.19
         for t in range(len(changed)):
             ys, xs = np.nonzero(changed[t])
             assert np.all(np.hypot(xs - wrist[t, 0], ys - wrist[t, 1]) < reach)

@@ -165,3 +165,13 @@ def test_two_cpu_processes_train_a_stage(tiny_data, tmp_path):
     assert ckpt["epoch"] == 1 and len(ckpt["rng_state"]) == 2  # one RNG state per process
     log = (tmp_path / "ddp" / "pose_only" / "log.txt").read_text()
     assert "2 process(es)" in log and "validation after epoch 1" in log
+
+
+def test_num_classes_that_disagrees_with_the_label_map_stops_before_training(tiny_data, tmp_path):
+    from rgbpose_plugin.config import ConfigError
+
+    cfg = stage_cfg(tiny_cfg(tiny_data, tmp_path / "run", "MODEL.NUM_CLASSES", 5), "pose_only")
+    with pytest.raises(ConfigError, match=r"MODEL.NUM_CLASSES is 5 but the label map .*labels.txt "
+                                          r".* names 4 classes; set MODEL.NUM_CLASSES: 4"):
+        train(cfg)
+    assert not (tmp_path / "run" / "pose_only" / "checkpoints").exists()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Classify one video with a trained checkpoint: top-5 classes, a picture, an MP4.
 
-    python tools/demo_net.py --checkpoint CKPT --video VIDEO --out OUT_DIR \
+    python tools/demo_net.py --checkpoint RUN_DIR|STAGE_DIR|CKPT --video VIDEO --out OUT_DIR \
         [--cfg CFG.yaml] [--skeleton ANN.pkl] [--labels ntu60|ntu120|FILE] [--views N] \
         [--backend mediapipe|mmpose ...] [--opts KEY VALUE ...]
 

@@ -3,7 +3,7 @@
 
     python tools/make_demo_data.py --out data/demo [--seed 0] [--videos-per-class 20]
 
-See rgbpose_plugin/data/synthetic for what the videos show and why.
+See rgbpose_plugin/demo_data for what the videos show and why.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from rgbpose_plugin.data.synthetic import CLASSES, make_demo_dataset
+from rgbpose_plugin.demo_data import CLASSES, make_demo_dataset
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -137,7 +137,7 @@ def compress_videos(src_dir: Path, dst_dir: Path, *, workers: int = 1, height: i
     todo = [j for j in jobs if not j.dst.exists()]
     options = dict(height=height, crf=crf, preset=preset, threads=1,
                    allow_frame_mismatch=allow_frame_mismatch)
-    bar = tqdm(total=len(todo), unit="video", disable=not progress)
+    bar = tqdm(total=len(todo), unit="video", disable=None if progress else True)  # None: on a tty only
     for result in _run_all(todo, options, workers):
         results.append(result)
         bar.update(1)

@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from ..config import check_values
 from ..data import draw_heatmaps, to_device
+from ..labels.lookup import check_num_classes
 from ..models import build_model, model_streams
 from ..models.losses import stream_losses
 from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
@@ -156,6 +157,8 @@ class _Trainer:
         seed_everything(cfg.RNG_SEED)
         check_values(cfg, f"training config ({cfg.OUTPUT_DIR})")  # e.g. AMP_DTYPE "BF16"
         model_streams(cfg)  # fails early, naming the key, on an unknown MODEL.MODEL_NAME
+        # MODEL.NUM_CLASSES against the label map beside DATA.ANN_FILE, before any training.
+        check_num_classes(cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))
         self.model = channels_last_model(cfg, build_model(cfg).to(self.device))
         self.optimizer = build_optimizer(cfg, self.model)
         self.scaler = grad_scaler(cfg, self.device)

@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify one video with a trained RGBPoseConv3D (or rgb-only / pose-only) "
         "checkpoint; print the top-5 classes and write prediction.png, prediction.mp4 and "
         "prediction.json to --out.")
-    p.add_argument("--checkpoint", required=True, help="a checkpoint of tools/run_net.py (.pyth)")
+    p.add_argument("--checkpoint", required=True,
+                   help="a run folder of tools/run_net.py (its fused model), a stage folder "
+                   "(the checkpoint its DONE.json names) or a .pyth file")
     p.add_argument("--video", required=True, help="the video to classify")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--cfg", dest="cfg_file", default=None,

@@ -25,6 +25,7 @@ import torch
 
 from ..labels.lookup import LabelMapError, resolve_class_names
 from .annotated_video import write_annotated_video
+from .checkpoint_path import resolve_checkpoint
 from .errors import InferenceError
 from .model_loading import load_model
 from .picture import frame_tiles, save_picture, shown_frames
@@ -90,6 +91,7 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
         raise InferenceError(f"video {video} does not exist")
     if skeleton and not Path(skeleton).is_file():
         raise InferenceError(f"skeleton file {skeleton} does not exist")
+    checkpoint = resolve_checkpoint(checkpoint)  # a run or stage folder -> its final file
     timings: Dict[str, float] = {}
     with _timed(timings, "load_model"):
         model, cfg, _ = load_model(checkpoint, cfg_file, opts)

@@ -20,6 +20,7 @@ from ..models import build_model
 from ..stage_graph import stage_that_tests
 from ..weights import state_problems, summarize_problems
 from ..weights.checkpoints import load_checkpoint
+from .checkpoint_path import resolve_checkpoint
 from .errors import InferenceError
 
 __all__ = ["config_from_checkpoint", "resolve_config", "load_model"]
@@ -67,11 +68,13 @@ def resolve_config(checkpoint: Dict[str, Any], checkpoint_path: str,
 
 def load_model(checkpoint_path: str, cfg_file: Optional[str] = None, opts: Sequence = ()
                ) -> Tuple[nn.Module, CfgNode, Dict[str, Any]]:
-    """Load ``checkpoint_path``, resolve the config and build the model in eval mode.
+    """Load ``checkpoint_path`` (a file, or a stage or run folder: :func:`resolve_checkpoint`),
+    resolve the config and build the model in eval mode.
 
     Returns ``(model, cfg, checkpoint)``. A checkpoint that does not fit the configured
     architecture raises :class:`InferenceError` naming both files.
     """
+    checkpoint_path = resolve_checkpoint(checkpoint_path)
     checkpoint = load_checkpoint(checkpoint_path)
     cfg = resolve_config(checkpoint, checkpoint_path, cfg_file, opts)
     source = f"config {cfg_file}" if cfg_file else "its stored config"

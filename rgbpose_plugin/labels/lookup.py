@@ -16,10 +16,10 @@ import logging
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from . import load_label_map
 
-__all__ = ["LabelMapError", "label_files_near", "resolve_class_names"]
+__all__ = ["LabelMapError", "check_num_classes", "label_files_near", "resolve_class_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +61,23 @@ def resolve_class_names(labels: Optional[str], ann_file: str, num_classes: int
         logger.warning("ignoring label file %s: %d names for %d classes", candidate,
                        len(names), num_classes)
     return [f"class {i}" for i in range(num_classes)], "class indices"
+
+
+def check_num_classes(ann_file: str, num_classes: int) -> None:
+    """Raise :class:`ConfigError` when the label map beside ``ann_file`` (the first of
+    :func:`label_files_near` that exists) names another number of classes than
+    ``MODEL.NUM_CLASSES``: training would run with the wrong head and lose the names."""
+    for candidate in label_files_near(ann_file):
+        if not candidate.is_file():
+            continue
+        try:
+            names = load_label_map(candidate)
+        except ValueError as err:
+            raise ConfigError(f"label map {candidate} (beside DATA.ANN_FILE) does not load: "
+                              f"{err}") from err
+        if len(names) != num_classes:
+            raise ConfigError(
+                f"MODEL.NUM_CLASSES is {num_classes} but the label map {candidate} of "
+                f"DATA.ANN_FILE {ann_file} names {len(names)} classes; set MODEL.NUM_CLASSES: "
+                f"{len(names)}")
+        return

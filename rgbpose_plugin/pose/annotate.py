@@ -33,12 +33,14 @@ def annotate_video(
     path = Path(path)
     frames = VideoFrames(path)
     backend.reset()
+    if backend.single_person:  # One slot, every frame in it: nothing to track.
+        max_persons, min_iou = 1, 0.0
     tracker = PoseTracker(min_iou=min_iou)
     shape = None
     backend_name = backend.name or type(backend).__name__
     bar = tqdm(
         frames, total=frames.frame_count_hint or None, desc=path.stem, unit="frame",
-        leave=False, disable=not progress,
+        leave=False, disable=None if progress else True,  # None: only on a terminal
     )
     with bar:  # Closed on errors too, so no stale bar is left on the terminal.
         for index, frame in enumerate(bar):

@@ -46,6 +46,9 @@ class PoseBackend(abc.ABC):
     """
 
     name: str = ""
+    # True for backends that report at most one person per frame (mediapipe): their
+    # annotation has exactly one person slot, whoever the backend follows in a frame.
+    single_person: bool = False
 
     def __init__(self) -> None:
         self.settings: Dict[str, Any] = {}

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 from ..labels import load_label_map
 from .base import available_pose_backends, create_pose_backend
-from .extract import check_labels_cover, extract_annotations, find_videos
+from .extract import check_labelled_videos_exist, check_labels_cover, extract_annotations, find_videos
 from .metadata import LabelTable, read_labels_csv, split_by_column, split_by_ratio
 
 __all__ = ["build_parser", "main"]
@@ -89,6 +89,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         class_names = load_label_map(args.label_map) if args.label_map else None
         table = read_labels_csv(args.labels, class_names) if args.labels else None
         check_labels_cover(videos, table.labels if table is not None else None)
+        if table is not None:
+            check_labelled_videos_exist(videos, table.labels, args.labels)
         splits = _splits(args, table, [v.stem for v in videos])
         backend = create_pose_backend(args.backend, **_backend_kwargs(args))
     except (OSError, ValueError, KeyError, ImportError, RuntimeError) as err:

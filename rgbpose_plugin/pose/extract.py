@@ -27,12 +27,13 @@ __all__ = [
     "ExtractionResult",
     "find_videos",
     "check_labels_cover",
+    "check_labelled_videos_exist",
     "parts_dir",
     "extract_annotations",
 ]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
-_PART_FORMAT = 1  # Bump when the part layout changes, so old parts are recomputed.
+_PART_FORMAT = 2  # Bump when the part layout changes, so old parts are recomputed.
 
 
 @dataclass
@@ -127,7 +128,7 @@ def extract_annotations(
     parts.mkdir(parents=True, exist_ok=True)
 
     annotations = []
-    bar = tqdm(videos, desc="videos", unit="video", disable=not progress)
+    bar = tqdm(videos, desc="videos", unit="video", disable=None if progress else True)  # None: on a tty only
     for video in bar:
         part = parts / f"{video.stem}.pkl"
         ann = _load_part(part, video, cache_key)
@@ -201,3 +202,18 @@ def _load_part(part: Path, video: Path, cache_key: Dict[str, Any]) -> Optional[D
 def _save_part(part: Path, video: Path, cache_key: Dict[str, Any], ann: Dict[str, Any]):
     atomic_pickle(part, {"key": cache_key, "source": _source_stamp(video), "annotation": ann},
                   protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def check_labelled_videos_exist(videos: Sequence[Union[str, Path]], labelled: Iterable[str],
+                                csv_path: Union[str, Path]) -> None:
+    """Raise ``ValueError`` naming the rows of the labels CSV whose video (matched by file
+    stem) is not among ``videos``: a typo or a missing file would otherwise silently
+    shrink the dataset."""
+    found = {Path(v).stem for v in videos}
+    missing = sorted(stem for stem in labelled if stem not in found)
+    if missing:
+        raise ValueError(
+            f"labels CSV {str(csv_path)!r} names {len(missing)} video(s) not found among the "
+            f"input videos (matched by file stem, extensions {', '.join(VIDEO_EXTENSIONS)}): "
+            f"{missing[:10]}" + (" ..." if len(missing) > 10 else "")
+            + "; fix the 'video' column, add the videos, or remove the rows")

@@ -5,8 +5,9 @@ that API's weights (``pose_landmark_full.tflite``, model complexity 1), while th
 Tasks API ``PoseLandmarker`` needs a ``.task`` bundle that must be downloaded. Complexity
 0 and 2 also need a download, so they only work where mediapipe can fetch them.
 
-MediaPipe finds at most one person per frame. Its 33 landmarks are mapped to COCO-17 and
-its per-landmark visibility becomes the keypoint score.
+MediaPipe finds at most one person per frame, so its annotations have one person slot
+(if its detection jumps to someone else, that person's frames fill the same slot). Its 33
+landmarks are mapped to COCO-17 and its per-landmark visibility becomes the keypoint score.
 
 Install: ``pip install --no-deps mediapipe==0.10.21`` plus
 ``pip install opencv-contrib-python-headless flatbuffers attrs "protobuf<7"``
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import FramePoses, PoseBackend, empty_poses
+from .native_log import NativeLogFilter
 
 __all__ = ["MEDIAPIPE_TO_COCO17", "MediaPipePoseBackend", "landmarks_to_coco17"]
 
@@ -37,6 +39,8 @@ _MODEL_FILES = {
     1: "modules/pose_landmark/pose_landmark_full.tflite",
     2: "modules/pose_landmark/pose_landmark_heavy.tflite",
 }
+
+_NATIVE_LOGS = NativeLogFilter()  # one per process: fd 2 is the process's
 
 _INSTALL_HINT = (
     "the 'mediapipe' pose backend needs mediapipe: pip install --no-deps mediapipe==0.10.21 "
@@ -96,6 +100,7 @@ class MediaPipePoseBackend(PoseBackend):
     """
 
     name = "mediapipe"
+    single_person = True
 
     def __init__(
         self,
@@ -120,18 +125,21 @@ class MediaPipePoseBackend(PoseBackend):
             mediapipe_version=getattr(mediapipe, "__version__", "?"),
         )
         self._started = False  # Whether the graph has run since the last reset.
+        _NATIVE_LOGS.start()  # until close(): drop the graph threads' info/warning lines
+        try:
+            self._pose = self._build_graph(mediapipe)
+        except BaseException:
+            _NATIVE_LOGS.stop()
+            raise
+
+    def _build_graph(self, mediapipe):
         with warnings.catch_warnings(), _native_stderr_silenced():
             # mediapipe 0.10.21 calls protobuf APIs that protobuf 6 marks deprecated
             # and protobuf 7 removed.
             warnings.simplefilter("ignore", DeprecationWarning)
             try:
-                self._pose = mediapipe.solutions.pose.Pose(
-                    static_image_mode=static_image_mode,
-                    model_complexity=model_complexity,
-                    smooth_landmarks=smooth_landmarks,
-                    min_detection_confidence=min_detection_confidence,
-                    min_tracking_confidence=min_tracking_confidence,
-                )
+                return mediapipe.solutions.pose.Pose(
+                    **{k: v for k, v in self.settings.items() if k != "mediapipe_version"})
             except AttributeError as err:
                 raise RuntimeError(
                     f"mediapipe failed to build its pose graph ({err}); mediapipe 0.10.21 "
@@ -179,5 +187,8 @@ class MediaPipePoseBackend(PoseBackend):
         self._started = False
 
     def close(self) -> None:
-        with _native_stderr_silenced():  # Closing an unused graph logs the start warnings.
-            self._pose.close()
+        try:
+            with _native_stderr_silenced():  # Closing an unused graph logs the start warnings.
+                self._pose.close()
+        finally:
+            _NATIVE_LOGS.stop()

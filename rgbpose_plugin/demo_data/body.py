@@ -18,6 +18,8 @@ from typing import Dict
 
 import numpy as np
 
+from ..keypoints import joint_index
+
 Pose = Dict[str, np.ndarray]
 
 SIDES = ("r", "l")  # The person's right and left.
@@ -25,14 +27,17 @@ SIDE_SIGN = {"r": -1.0, "l": 1.0}  # x direction of "outwards" in the image (fac
 ANGLE_KEYS = ("lean", "head", "r_upper", "r_fore", "l_upper", "l_fore",
               "r_thigh", "r_shin", "l_thigh", "l_shin")
 
-# COCO-17 joint indices.
-NOSE, L_EYE, R_EYE, L_EAR, R_EAR = 0, 1, 2, 3, 4
-SHOULDER = {"l": 5, "r": 6}
-ELBOW = {"l": 7, "r": 8}
-WRIST = {"l": 9, "r": 10}
-HIP = {"l": 11, "r": 12}
-KNEE = {"l": 13, "r": 14}
-ANKLE = {"l": 15, "r": 16}
+# COCO-17 joint indices (rgbpose_plugin/keypoints.py), by side for the limbs.
+NOSE, L_EYE, R_EYE, L_EAR, R_EAR = (joint_index(n) for n in (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear"))
+
+
+def _sided(joint: str) -> Dict[str, int]:
+    return {"l": joint_index(f"left_{joint}"), "r": joint_index(f"right_{joint}")}
+
+
+SHOULDER, ELBOW, WRIST = _sided("shoulder"), _sided("elbow"), _sided("wrist")
+HIP, KNEE, ANKLE = _sided("hip"), _sided("knee"), _sided("ankle")
 
 
 @dataclass

@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from ...fileio import write_h264
-from ..annotations import write_annotation_file
+from ..data.annotations import write_annotation_file
+from ..fileio import write_h264
 from .annotate import annotate
 from .catalog import ActionClass, select_classes
 from .render import render_frame
@@ -176,7 +176,7 @@ def _canonical(annotation: Dict) -> Dict:
 
 def _run(jobs: List[_Job], workers: int, progress: bool) -> List[Dict]:
     """Make every video, in order, here or in a process pool."""
-    bar = tqdm(total=len(jobs), unit="video", disable=not progress)
+    bar = tqdm(total=len(jobs), unit="video", disable=None if progress else True)  # None: on a tty only
     results = []
     if workers <= 1:
         for job in jobs:

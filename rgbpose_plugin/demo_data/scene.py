@@ -24,7 +24,10 @@ FRAME_H, FRAME_W = 540, 960  # The demo videos' size, like NTU videos after comp
 PAD = 8  # Background margin in pixels, so camera shake never shows an edge.
 BYSTANDER_P = 0.4  # Chance of a second, idle person.
 DISTRACTOR_P = 0.15  # Chance that the bystander holds a cup of a random colour.
-DISTRACTOR_CLUTTER_P = 0.12  # Chance that a background shape has an object colour.
+DISTRACTOR_CLUTTER_P = 0.06  # Chance that a background shape has an object colour.
+# Clothes, walls and clutter are muted (saturation <= MUTED): the saturated colours of the
+# held objects stand out, except where a distractor repeats them on purpose.
+MUTED = 0.4
 
 
 @dataclass
@@ -112,10 +115,10 @@ SKIN_TONES = ((241, 194, 160), (224, 172, 130), (198, 134, 96), (141, 85, 54), (
 
 
 def random_outfit(rng: np.random.Generator) -> Dict[str, Colour]:
-    """Clothing, skin and hair colours; any hue, so clothes can match held objects."""
+    """Clothing, skin and hair colours: any hue, muted (see MUTED)."""
     return {
-        "shirt": random_colour(rng, (0.1, 0.85), (0.25, 0.95)),
-        "pants": random_colour(rng, (0.05, 0.6), (0.15, 0.7)),
+        "shirt": random_colour(rng, (0.05, MUTED), (0.25, 0.95)),
+        "pants": random_colour(rng, (0.05, MUTED), (0.15, 0.7)),
         "shoes": random_colour(rng, (0.0, 0.3), (0.05, 0.4)),
         "hair": random_colour(rng, (0.2, 0.7), (0.05, 0.45)),
         "skin": SKIN_TONES[rng.integers(len(SKIN_TONES))],
@@ -135,8 +138,8 @@ def camera_shake(rng: np.random.Generator, num_frames: int) -> np.ndarray:
 def make_background(rng: np.random.Generator) -> np.ndarray:
     """Wall and floor with a gradient, random clutter shapes and a little texture."""
     h, w = FRAME_H + 2 * PAD, FRAME_W + 2 * PAD
-    wall = np.array(random_colour(rng, (0.05, 0.5), (0.45, 0.9)), float)
-    floor = np.array(random_colour(rng, (0.05, 0.5), (0.25, 0.7)), float)
+    wall = np.array(random_colour(rng, (0.05, MUTED), (0.45, 0.9)), float)
+    floor = np.array(random_colour(rng, (0.05, MUTED), (0.25, 0.7)), float)
     horizon = int(rng.uniform(0.45, 0.65) * h)
     shade = np.linspace(0.85, 1.1, h)[:, None, None]
     rows = np.where(np.arange(h)[:, None, None] < horizon, wall, floor) * shade
@@ -154,7 +157,7 @@ def _draw_clutter(draw: ImageDraw.ImageDraw, rng: np.random.Generator, h: int, w
         if rng.uniform() < DISTRACTOR_CLUTTER_P:  # Object colours appear elsewhere too.
             colour = DISTRACTOR_COLOURS[rng.integers(len(DISTRACTOR_COLOURS))]
         else:
-            colour = random_colour(rng, (0.0, 0.7), (0.2, 0.95))
+            colour = random_colour(rng, (0.0, MUTED), (0.2, 0.95))
         x0, y0 = rng.uniform(0, w), rng.uniform(0, horizon + 0.2 * h)
         sx, sy = rng.uniform(10, 110), rng.uniform(10, 110)
         kind = rng.integers(3)

@@ -16,9 +16,11 @@ from .scene import FRAME_H, FRAME_W, PAD, Person, Scene
 
 # Held objects, in body heights. The cup is small (after the crop and resize
 # to 64-112 px it covers a few pixels: RGB models see it only partly); the flag is big.
-CUP_SIZE = (0.12, 0.16)  # Width, height.
-FLAG_SIZE = (0.22, 0.15)  # Along the outward direction, along the pole.
-POLE_LENGTH = 0.3
+CUP_SIZE = (0.15, 0.19)  # Width, height.
+# The flag stays close to the hand: the RGB crop is the box of the keypoints grown by
+# about an eighth of its size, so a longer pole would carry a raised flag out of it.
+FLAG_SIZE = (0.2, 0.13)  # Along the outward direction, along the pole.
+POLE_LENGTH = 0.17
 
 
 def render_frame(scene: Scene, index: int) -> Image.Image:
