@@ -322,6 +322,12 @@ def _stage_cfg(tiny_data: Path, out: Path, *extra):
     return merge_opts(cfg, [x if i % 2 else f"RGBPOSE.RECIPE.POSE_ONLY.{x}" for i, x in enumerate(pose)])
 
 
+def _two_node_cfg(tiny_data: Path, out: Path):
+    """``_stage_cfg`` for 2 nodes x 1 task: TRAIN.BATCH_SIZE counts clips per node (as in
+    PySlowFast), so 1 per node makes the same total batch (2) as 2 tasks on one node."""
+    return merge_opts(_stage_cfg(tiny_data, out), ["RGBPOSE.RECIPE.POSE_ONLY.TRAIN.BATCH_SIZE", 1])
+
+
 def _cpu_opts(tasks: int, nodes: int = 1) -> SlurmOptions:
     # cred_expire=10 on the local cluster: a requeued job is eligible again after 11 s
     return resolve_options({"gpus_per_node": 0, "cpu_tasks_per_node": tasks, "nodes": nodes,
@@ -404,7 +410,8 @@ def test_two_nodes_train_like_two_tasks_on_one_node(two_task_run, two_nodes, tin
     """2 nodes x 1 task, gloo over the bridge between their network namespaces."""
     reference_cfg, _, _ = two_task_run
     start = time.monotonic()
-    cfg, (submitted,) = _submit(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    cfg, (submitted,) = _submit(_two_node_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2),
+                                "pose_only")
     (report,) = _wait_ok([submitted])
     print(f"\n2-node pose_only job: {time.monotonic() - start:.1f} s")
     ranks = submitted.job.results()
@@ -450,7 +457,8 @@ def test_a_node_lost_mid_epoch_requeues_and_ends_with_the_same_weights(
     """
     reference_cfg, _, _ = two_task_run
     start = time.monotonic()
-    cfg, submitted = _submit_slow(_stage_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2), "pose_only")
+    cfg, submitted = _submit_slow(_two_node_cfg(tiny_data, tmp_path / "out"), _cpu_opts(1, nodes=2),
+                                  "pose_only")
     log = Path(cfg.OUTPUT_DIR) / "pose_only" / "log.txt"
     _wait_for_iterations(log, 48 + 4, submitted.job, start)  # epoch 1 saved, epoch 2 under way
     assert [Path(p).name for p in list_checkpoints(str(log.parent))] == ["checkpoint_epoch_00001.pyth"]
