@@ -31,6 +31,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Iterator, Optional, Tuple
 
+from ..errors import UserError
 from .distributed import is_main, main_decides
 
 __all__ = ["OutputDirLocked", "Holder", "RunLock", "hold_folder", "LOCK_NAME"]
@@ -41,7 +42,7 @@ STALE_S = 120.0
 log = logging.getLogger("rgbpose_plugin")
 
 
-class OutputDirLocked(RuntimeError):
+class OutputDirLocked(UserError, RuntimeError):
     """Another live run holds the folder; the message names it."""
 
 
