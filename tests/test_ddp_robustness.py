@@ -15,7 +15,7 @@ import time
 
 import pytest
 import torch
-from trainer_fixtures import ROOT, make_tiny_dataset, tiny_cfg
+from trainer_fixtures import ROOT, cli_opts, make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import merge_opts, stage_cfg
 from rgbpose_plugin.config.stages import flatten
@@ -57,7 +57,7 @@ def test_validation_with_more_processes_than_val_videos(tiny_data, tmp_path):
     opts = ["DATA.ANN_FILE", ann, "DATA.PATH_PREFIX", tiny_data.parent / "videos",
             "OUTPUT_DIR", tmp_path / "out", "RGBPOSE.CPU_PROCESSES", 2, "TEST.ENABLE", False,
             "RGBPOSE.DIST_TIMEOUT_S", 60, *_pose_section_opts(cfg)]
-    opts += _tiny_keys(cfg)
+    opts += cli_opts(cfg, TINY_POSE_KEYS)
     res = run_bounded([sys.executable, str(ROOT / "tools" / "run_net.py"), "--cfg", str(DEMO_CFG),
                        "--stage", "pose_only", "--opts", *[str(x).replace(" ", "") for x in opts]], 240)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -76,18 +76,12 @@ def _pose_section_opts(cfg):
                    "RGBPOSE.RECIPE.POSE_ONLY.DATA.REPEAT", pose.DATA.REPEAT]
 
 
-def _tiny_keys(cfg):
-    keys = ["MODEL.NUM_CLASSES", "DATA.NUM_FRAMES", "DATA.POSE_NUM_FRAMES", "DATA.TRAIN_CROP_SIZE",
-            "DATA.TEST_CROP_SIZE", "RGBPOSE.TRANSFORM.RESIZE_SCALE", "DATA_LOADER.NUM_WORKERS",
-            "TRAIN.BATCH_SIZE", "SOLVER.MAX_EPOCH", "TRAIN.EVAL_PERIOD", "LOG_PERIOD",
-            "RGBPOSE.POSE.STEM_CHANNELS", "RGBPOSE.POSE.STAGE_INNER_CHANNELS"]
-    out = []
-    for key in keys:
-        node = cfg
-        for part in key.split("."):
-            node = node[part]
-        out += [key, node]
-    return out
+# The tiny pose stage's keys a command line needs to rebuild it.
+TINY_POSE_KEYS = [
+    "MODEL.NUM_CLASSES", "DATA.NUM_FRAMES", "DATA.POSE_NUM_FRAMES", "DATA.TRAIN_CROP_SIZE",
+    "DATA.TEST_CROP_SIZE", "RGBPOSE.TRANSFORM.RESIZE_SCALE", "DATA_LOADER.NUM_WORKERS",
+    "TRAIN.BATCH_SIZE", "SOLVER.MAX_EPOCH", "TRAIN.EVAL_PERIOD", "LOG_PERIOD",
+    "RGBPOSE.POSE.STEM_CHANNELS", "RGBPOSE.POSE.STAGE_INNER_CHANNELS"]
 
 
 # --- rank 0 decides what the shared folder holds -------------------------------------------

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from trainer_fixtures import DEVICES, ROOT, device_opts, make_tiny_dataset, tiny_cfg
+from trainer_fixtures import DEVICES, ROOT, cli_opts, device_opts, make_tiny_dataset, tiny_cfg
 
 from rgbpose_plugin.config import merge_opts, stage_cfg
 from rgbpose_plugin.engine import trainer as trainer_mod
@@ -109,7 +109,7 @@ def test_two_gloo_processes_give_the_same_test_metrics(tiny_data, tmp_path):
         opts = ["DATA.ANN_FILE", str(tiny_data), "DATA.PATH_PREFIX", str(tiny_data.parent / "videos"),
                 "OUTPUT_DIR", str(out), "RGBPOSE.RECIPE.RGBPOSE_CHECKPOINT", record["checkpoint"],
                 "RGBPOSE.CPU_PROCESSES", procs, "TEST.BATCH_SIZE", 2]
-        opts += [str(x) for x in cfg_opts_of(cfg)]
+        opts += cli_opts(cfg, TINY_KEYS)
         res = subprocess.run([sys.executable, str(ROOT / "tools" / "run_net.py"), "--cfg",
                               str(ROOT / "configs" / "demo" / "rgbpose_demo.yaml"), "--stage", "test",
                               "--opts", *map(str, opts)], capture_output=True, text=True, timeout=300)
@@ -126,19 +126,11 @@ def test_two_gloo_processes_give_the_same_test_metrics(tiny_data, tmp_path):
         assert metrics == pytest.approx(two["metrics"][name]), name
 
 
-def cfg_opts_of(cfg):
-    """The tiny model/data keys as KEY VALUE pairs for a command line."""
-    keys = ["MODEL.NUM_CLASSES", "DATA.NUM_FRAMES", "DATA.POSE_NUM_FRAMES", "DATA.TEST_CROP_SIZE",
-            "RGBPOSE.TRANSFORM.RESIZE_SCALE", "DATA_LOADER.NUM_WORKERS", "TEST.NUM_ENSEMBLE_VIEWS",
-            "RGBPOSE.RGB.STEM_CHANNELS", "RGBPOSE.RGB.STAGE_INNER_CHANNELS",
-            "RGBPOSE.POSE.STEM_CHANNELS", "RGBPOSE.POSE.STAGE_INNER_CHANNELS"]
-    out = []
-    for key in keys:
-        node = cfg
-        for part in key.split("."):
-            node = node[part]
-        out += [key, str(node).replace(" ", "")]
-    return out
+# The tiny model/data keys a command line needs to rebuild the tiny config.
+TINY_KEYS = ["MODEL.NUM_CLASSES", "DATA.NUM_FRAMES", "DATA.POSE_NUM_FRAMES", "DATA.TEST_CROP_SIZE",
+             "RGBPOSE.TRANSFORM.RESIZE_SCALE", "DATA_LOADER.NUM_WORKERS", "TEST.NUM_ENSEMBLE_VIEWS",
+             "RGBPOSE.RGB.STEM_CHANNELS", "RGBPOSE.RGB.STAGE_INNER_CHANNELS",
+             "RGBPOSE.POSE.STEM_CHANNELS", "RGBPOSE.POSE.STAGE_INNER_CHANNELS"]
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rgbpose_plugin.config import load_cfg
+from rgbpose_plugin.config.checks import get_key
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CLASSES = ["wave", "squat", "drink_red_cup", "drink_blue_cup"]
@@ -58,3 +59,8 @@ def tiny_cfg(ann_file: Path, out_dir: Path, *extra):
         section.TRAIN.pop("BATCH_SIZE", None)
         section.SOLVER.pop("REFERENCE_BATCH_SIZE", None)
     return cfg
+
+
+def cli_opts(cfg, keys) -> list:
+    """``cfg``'s values of ``keys`` as command-line ``KEY VALUE`` pairs (no spaces in lists)."""
+    return [x for key in keys for x in (key, str(get_key(cfg, key)).replace(" ", ""))]
