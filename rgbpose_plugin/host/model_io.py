@@ -32,6 +32,7 @@ from fvcore.common.config import CfgNode
 
 from ..data.heatmaps import heatmap_size
 from ..models.build import model_streams
+from ..scores import mean_probability, view_probabilities
 
 __all__ = ["StreamScores", "HostModelIO", "attach_host_io"]
 
@@ -53,9 +54,8 @@ class StreamScores(torch.Tensor):
 
 
 def fused_probability(logits: Dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean over the streams of each stream's softmax: ``(N, C)``."""
-    probs = [torch.softmax(v.float(), dim=1) for v in logits.values()]
-    return sum(probs) / len(probs)
+    """Mean over the streams of each stream's softmax: ``(N, C)`` (rgbpose_plugin.scores)."""
+    return mean_probability({s: view_probabilities(v) for s, v in logits.items()})
 
 
 def fused_log_probability(logits: Dict[str, torch.Tensor]) -> torch.Tensor:
