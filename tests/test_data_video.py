@@ -33,6 +33,19 @@ def test_decoded_frames_equal_a_full_decode(clip, threads):
         assert out.num_frames == len(reference)
 
 
+def test_unstacked_frames_are_separate_arrays_with_the_same_pixels(clip):
+    path, reference = clip
+    inds = [30, 2, 2, 17, 35, 0]
+    out = decode_frames(str(path), inds, threads=1, stack=False)
+    assert isinstance(out.images, list) and len(out.images) == len(np.unique(inds))
+    for k, i in enumerate(inds):
+        image = out.images[out.inverse[k]]
+        assert image.dtype == np.uint8 and image.flags.c_contiguous and image.flags.writeable
+        np.testing.assert_array_equal(image, reference[i])
+    assert not any(np.shares_memory(a, b) for a in out.images for b in out.images if a is not b)
+    assert out.size == (96, 160) and out.frames.shape == (len(out.images), 96, 160, 3)
+
+
 def test_missing_file_names_sample_and_path(tmp_path):
     path = str(tmp_path / "absent.mp4")
     with pytest.raises(VideoError) as info:

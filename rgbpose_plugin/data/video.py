@@ -20,7 +20,7 @@ tag is not applied. Frame indices count frames in presentation order from 0.
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import av
 import numpy as np
@@ -41,23 +41,31 @@ class DecodedFrames:
     """Unique decoded frames and how requested indices map onto them.
 
     Attributes:
-        frames: ``(U, H, W, 3)`` uint8 RGB, one per distinct (clamped) index, ascending.
-        inverse: for each requested index, its row in ``frames``.
+        images: one ``(H, W, 3)`` uint8 RGB array per distinct (clamped) index, ascending:
+            the rows of one ``(U, H, W, 3)`` array, or separate arrays (``stack=False``).
+        inverse: for each requested index, its position in ``images``.
         num_frames: frames the video actually has.
         rotation: the stream's display rotation tag in degrees (not applied).
     """
 
-    def __init__(self, frames: Tensor, inverse: np.ndarray, num_frames: int,
-                 rotation: int = 0) -> None:
-        self.frames = frames
+    def __init__(self, images: Union[np.ndarray, List[np.ndarray]], inverse: np.ndarray,
+                 num_frames: int, rotation: int = 0) -> None:
+        self.images = images
         self.inverse = inverse
         self.num_frames = num_frames
         self.rotation = rotation
 
     @property
+    def frames(self) -> Tensor:
+        """``(U, H, W, 3)`` uint8 (no copy when decoded with ``stack=True``)."""
+        if isinstance(self.images, np.ndarray):
+            return torch.from_numpy(self.images)
+        return torch.from_numpy(np.stack(self.images))
+
+    @property
     def size(self) -> Tuple[int, int]:
         """Decoded (height, width)."""
-        return int(self.frames.shape[1]), int(self.frames.shape[2])
+        return int(self.images[0].shape[0]), int(self.images[0].shape[1])
 
 
 def _where(path: str, frame_dir: str) -> str:
@@ -115,18 +123,23 @@ def _clamp(indices: np.ndarray, available: int, expected: Optional[int], where: 
 
 
 class _Collector:
-    """Writes the RGB image of each needed frame, as the decoder emits it, into one array.
+    """Keeps the RGB image of each needed frame as the decoder emits it.
 
-    The array is allocated once per call and filled in place (a per-frame array plus a
-    final stack costs more than the colour conversion itself); one reformatter keeps
-    swscale's context across frames.
+    With ``stack`` the images are written into one array allocated once per call (a
+    per-frame array plus a final stack costs more than the colour conversion itself);
+    without, each image is the converted frame's own buffer, with no copy at all (for
+    callers that want a list of frames). One reformatter keeps swscale's context.
     """
 
-    def __init__(self, wanted: np.ndarray, order: Optional[Dict[int, int]]) -> None:
+    def __init__(self, wanted: np.ndarray, order: Optional[Dict[int, int]],
+                 stack: bool = True) -> None:
         self.slot = {int(i): k for k, i in enumerate(wanted)}  # frame index -> row
         self.order = order
+        self.stack = stack
         self.filled = np.zeros(len(wanted), dtype=bool)
+        self.size: Optional[Tuple[int, int]] = None
         self.images: Optional[np.ndarray] = None
+        self.arrays: List[Optional[np.ndarray]] = [None] * len(wanted)
         self.emitted = 0
         self.rotation = 0
         self._reformatter = VideoReformatter()
@@ -145,15 +158,23 @@ class _Collector:
     def _store(self, row: int, frame) -> None:
         rgb = self._reformatter.reformat(frame, format="rgb24")
         h, w = rgb.height, rgb.width
-        if self.images is None:
-            self.images = np.empty((len(self.filled), h, w, 3), dtype=np.uint8)
-        elif self.images.shape[1:3] != (h, w):
-            raise VideoError(f"frame size changes mid-stream ({self.images.shape[1:3]} -> "
-                             f"{(h, w)})")
+        if self.size is None:
+            self.size = (h, w)
+            if self.stack:
+                self.images = np.empty((len(self.filled), h, w, 3), dtype=np.uint8)
+        elif self.size != (h, w):
+            raise VideoError(f"frame size changes mid-stream ({self.size} -> {(h, w)})")
         plane = rgb.planes[0]  # rows may be padded to line_size
-        rows = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)
-        self.images[row] = rows[:, : w * 3].reshape(h, w, 3)
+        image = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)[:, : w * 3]
+        image = image.reshape(h, w, 3)  # a view: it keeps the converted frame alive
+        if self.stack:
+            self.images[row] = image
+        else:  # padded rows: copy, so that every image is one contiguous block
+            self.arrays[row] = image if plane.line_size == w * 3 else image.copy()
         self.filled[row] = True
+
+    def result(self) -> Union[np.ndarray, List[np.ndarray]]:
+        return self.images if self.stack else self.arrays
 
     @property
     def need(self):
@@ -164,11 +185,11 @@ class _Collector:
         return bool(self.filled.all())
 
 
-def _decode(stream, packets: Sequence[av.Packet], wanted: np.ndarray, where: str
-            ) -> _Collector:
+def _decode(stream, packets: Sequence[av.Packet], wanted: np.ndarray, where: str,
+            stack: bool) -> _Collector:
     """Decode packets until every wanted index is out; convert only those to RGB."""
     order = _presentation_index(packets)
-    out = _Collector(wanted, order)
+    out = _Collector(wanted, order, stack)
     codec = stream.codec_context
     try:
         for packet in packets:
@@ -186,8 +207,12 @@ def _decode(stream, packets: Sequence[av.Packet], wanted: np.ndarray, where: str
 
 
 def decode_frames(path: str, indices: Sequence[int], *, threads: int = 0,
-                  expected_frames: Optional[int] = None, frame_dir: str = "") -> DecodedFrames:
+                  expected_frames: Optional[int] = None, frame_dir: str = "",
+                  stack: bool = True) -> DecodedFrames:
     """Decode the frames at ``indices`` (presentation order, from 0) of the video at ``path``.
+
+    ``stack``: the distinct frames come as the rows of one array (what a tensor of the
+    clip wants); otherwise as separate arrays, without the copy into one array.
 
     Indices past the end of a video shorter than ``expected_frames`` are clamped to its
     last frame (logged once per video). Raises :class:`VideoError` (naming the sample and
@@ -206,7 +231,7 @@ def decode_frames(path: str, indices: Sequence[int], *, threads: int = 0,
         indices = _clamp(indices, len(packets), expected_frames, where)
         wanted, inverse = np.unique(indices, return_inverse=True)
         try:
-            decoded = _decode(stream, packets, wanted, where)
+            decoded = _decode(stream, packets, wanted, where, stack)
         except VideoError as err:
             raise VideoError(str(err), frame_dir=frame_dir, path=path) from err.__cause__
     missing = [int(i) for i, ok in zip(wanted, decoded.filled) if not ok]
@@ -214,5 +239,5 @@ def decode_frames(path: str, indices: Sequence[int], *, threads: int = 0,
         raise VideoError(f"{where}: frames {missing[:10]} could not be decoded (the file has "
                          f"{len(packets)} packets; corrupt stream?)", frame_dir=frame_dir,
                          path=path)
-    frames = torch.from_numpy(decoded.images)
-    return DecodedFrames(frames, inverse.reshape(-1), len(packets), decoded.rotation)
+    return DecodedFrames(decoded.result(), inverse.reshape(-1), len(packets),
+                         decoded.rotation)
