@@ -21,7 +21,7 @@ from rgbpose_plugin.demo_data import (
 from rgbpose_plugin.demo_data.body import ELBOW, WRIST
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_demo_data.py"
-H, W = 540, 960
+H, W = 540, 960  # The scene: keypoints and img_shape (the videos are stored at half size).
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_scored_keypoints_lie_inside_the_frame(dataset: Path):
     assert 0.01 < missing < 0.2  # Some joints are dropped, most are not.
 
 
-def test_videos_decode_at_960x540_with_total_frames(dataset: Path):
+def test_videos_decode_at_half_size_with_total_frames(dataset: Path):
     data = _load(dataset)
     for ann in data["annotations"][::4]:
         path = dataset.parent / "videos" / f"{ann['frame_dir']}.mp4"
@@ -91,7 +91,7 @@ def test_videos_decode_at_960x540_with_total_frames(dataset: Path):
             assert stream.codec_context.name == "h264"
             frames = [f for f in container.decode(stream)]
         assert len(frames) == ann["total_frames"]
-        assert (frames[0].width, frames[0].height) == (W, H)
+        assert (frames[0].width, frames[0].height) == (W // 2, H // 2)
         assert frames[0].format.name == "yuv420p"
 
 
@@ -116,8 +116,12 @@ def _appearance_pairs():
     return [pair for pair in by_motion.values() if len(pair) == 2]
 
 
-@pytest.mark.parametrize("index", [0, 1])
-def test_appearance_pairs_differ_only_in_the_held_object(index: int):
+def _near(xs: np.ndarray, ys: np.ndarray, point: np.ndarray, reach: float) -> np.ndarray:
+    return np.hypot(xs - point[0], ys - point[1]) < reach
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
+def test_appearance_pairs_differ_only_in_the_objects_colours(index: int):
     pairs = _appearance_pairs()
     assert len(pairs) >= 1
     for (label_a, cls_a), (label_b, cls_b) in pairs:
@@ -127,16 +131,35 @@ def test_appearance_pairs_differ_only_in_the_held_object(index: int):
         # The pose stream sees exactly the same input for the two classes...
         np.testing.assert_array_equal(ann_a["keypoint"], ann_b["keypoint"])
         np.testing.assert_array_equal(ann_a["keypoint_score"], ann_b["keypoint_score"])
-        # ... while the pixels differ, and only near the actor's holding hand.
+        # ... where the other object of the pair stands beside the actor, its colour is
+        # the held one's of the other class (the two videos swap the colours) ...
+        assert len(scene_a.props) == len(scene_b.props) <= 1
+        for prop_a, prop_b in zip(scene_a.props, scene_b.props):
+            assert (prop_a.kind, prop_a.colour, prop_b.colour) == (cls_a.held, cls_b.colour,
+                                                                   cls_a.colour)
+        # ... and the pixels differ, only near the actor's holding hand and that object.
         frames_a, frames_b = render_frames(scene_a), render_frames(scene_b)
         changed = np.any(frames_a != frames_b, axis=-1)  # (T, H, W)
         assert changed.any(axis=(1, 2)).all()  # The object is visible in every frame.
         actor = scene_a.actor
         wrist = actor.keypoints[:, WRIST[actor.hand]] - scene_a.shake
-        reach = {"cup": 0.2, "flag": 0.6}[cls_a.held] * actor.body.height  # cup: 0.15 x 0.19
+        h = actor.body.height
+        reach = {"cup": 0.2, "flag": 0.6}[cls_a.held] * h  # cup: 0.15 x 0.19
         for t in range(len(changed)):
             ys, xs = np.nonzero(changed[t])
-            assert np.all(np.hypot(xs - wrist[t, 0], ys - wrist[t, 1]) < reach)
+            allowed = _near(xs, ys, wrist[t], reach)
+            for prop in scene_a.props:  # A cup stands on the ground, a flag's pole is 0.55 h.
+                foot = np.array([prop.x, prop.ground]) - scene_a.shake[t]
+                allowed |= _near(xs, ys, foot, {"cup": 0.25, "flag": 0.65}[prop.kind] * h)
+            assert np.all(allowed)
+
+
+def test_some_pair_videos_show_both_colours():
+    (label_a, cls_a), (label_b, cls_b) = _appearance_pairs()[0]
+    scenes = [generate_sample(cls_a, label_a, i, num_frames=16)[0] for i in range(12)]
+    with_prop = [s for s in scenes if s.props]
+    assert 0 < len(with_prop) < len(scenes)  # COUNTERPART_P is neither 0 nor 1.
+    assert all(s.props[0].colour == cls_b.colour for s in with_prop)
 
 
 def _forearm_swing(cls_name: str, index: int) -> float:

@@ -1,17 +1,18 @@
 """Synthetic demo data: animated stick-and-limb people doing actions, with skeletons.
 
-The dataset is small, deterministic and shaped exactly like NTU RGB+D after
-``tools/compress_videos.py`` (960x540 H.264 videos plus a pyskl/mmaction2 annotation
-pickle), so the whole pipeline (training, the staged recipe, testing) runs on it in
-minutes on a CPU. Its classes are built to show why two streams help (see
-:mod:`.catalog`): some differ only in motion, some only in the colour of a held object.
+The dataset is small, deterministic and shaped like NTU RGB+D after
+``tools/compress_videos.py`` (H.264 videos smaller than the frame the keypoints were
+measured on, plus a pyskl/mmaction2 annotation pickle), so the whole pipeline (training,
+the staged recipe, testing) runs on it in minutes on a CPU. Its classes are built to show
+why two streams help (see :mod:`.catalog`): some differ only in motion, some only in the
+colour of a held object, with the pair's other colour often standing beside the actor.
 
 Modules, in the order data flows:
 
 * :mod:`.body`     -- joint angles -> COCO-17 keypoints (forward and inverse kinematics)
 * :mod:`.motions`  -- one function per motion, producing joint-angle sequences
 * :mod:`.catalog`  -- the classes: motion + held object
-* :mod:`.scene`    -- background, camera shake, actor and bystander
+* :mod:`.scene`    -- background, camera shake, actor, bystander and standing objects
 * :mod:`.render`   -- drawing frames with PIL
 * :mod:`.annotate` -- detector-like noise and missing joints for the annotation
 * :mod:`.dataset`  -- videos, splits and the pickle on disk

@@ -8,6 +8,10 @@ Two kinds of class pairs make the point of a two-stream model:
 * **appearance pairs** move identically (the same motion function, even the same
   random draws) and differ only in the colour of a small held object, e.g.
   ``drink_red_cup`` vs ``drink_blue_cup``: a pose model cannot separate them at all.
+
+In half the videos of an appearance pair the pair's *other* object stands beside the actor
+(``scene.COUNTERPART_P``): both colours are then in view, and the class is the colour at
+the acting hand, which the skeleton locates.
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ DISTRACTOR_COLOURS: Tuple[Colour, ...] = (
     (200, 30, 30), (30, 60, 200), (40, 160, 50), (230, 200, 40), (235, 235, 235),
     (30, 30, 30),
 )
+
+
+def counterpart(cls: ActionClass) -> Optional[ActionClass]:
+    """The other class of ``cls``'s appearance pair (same motion and object), if any."""
+    return next((c for c in CLASSES if c is not cls and c.held is not None
+                 and (c.motion, c.held) == (cls.motion, cls.held)), None)
 
 
 def select_classes(names: Optional[Sequence[str]] = None) -> Tuple[ActionClass, ...]:

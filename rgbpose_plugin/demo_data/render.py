@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .body import ANKLE, ELBOW, HIP, KNEE, SHOULDER, SIDE_SIGN, WRIST, head_centre
-from .scene import FRAME_H, FRAME_W, PAD, Person, Scene
+from .scene import FRAME_H, FRAME_W, PAD, Person, Prop, Scene
 
 # Held objects, in body heights. The cup is small (after the crop and resize
 # to 64-112 px it covers a few pixels: RGB models see it only partly); the flag is big.
@@ -29,6 +29,8 @@ def render_frame(scene: Scene, index: int) -> Image.Image:
     x0, y0 = PAD + sx, PAD + sy
     image = Image.fromarray(scene.background[y0:y0 + FRAME_H, x0:x0 + FRAME_W])
     draw = ImageDraw.Draw(image)
+    for prop in scene.props:
+        draw_prop(draw, prop, np.array([prop.x, prop.ground]) - scene.shake[index])
     for person in scene.persons:
         # Scene coordinates -> image coordinates: the camera moved by the shake.
         draw_person(draw, person, person.keypoints[index] - scene.shake[index])
@@ -121,3 +123,16 @@ def draw_flag(draw: ImageDraw.ImageDraw, person: Person, kp: np.ndarray) -> None
     down = -pole * FLAG_SIZE[1] * h
     corners = [top, top + out, top + out + down, top + down]
     draw.polygon([tuple(p) for p in corners], fill=person.held_colour)
+
+
+def draw_prop(draw: ImageDraw.ImageDraw, prop: Prop, foot: np.ndarray) -> None:
+    """A cup standing on the ground, or a flag on a pole planted in it, at ``foot``."""
+    x, y, h = float(foot[0]), float(foot[1]), prop.height
+    if prop.kind == "cup":
+        w, ht = CUP_SIZE[0] * h, CUP_SIZE[1] * h
+        draw.rectangle([x - w / 2, y - ht, x + w / 2, y], fill=prop.colour)
+        return
+    top = y - 0.55 * h
+    draw.line([(x, y), (x, top)], fill=(60, 50, 40), width=max(2, int(0.012 * h)))
+    fw, fh = FLAG_SIZE[0] * h, FLAG_SIZE[1] * h
+    draw.rectangle([x, top, x + fw, top + fh], fill=prop.colour)

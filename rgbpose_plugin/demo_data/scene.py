@@ -2,9 +2,10 @@
 
 All randomness of a video that the pose stream can see (motion, body, positions, the
 bystander, camera shake) and of the scene's look comes from one generator, ``rng``.
-The colour of the actor's held object is the only thing taken from the class itself,
-so the two classes of an appearance pair, given the same generator, produce the same
-video except for that object.
+The colours of the held objects are the only thing taken from the class itself, so the
+two classes of an appearance pair, given the same generator, produce the same video
+except for those colours (where the pair's other object stands beside the actor, the two
+videos show the same two objects with their colours swapped).
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .body import Body, Pose, forward_kinematics, place_on_ground
-from .catalog import DISTRACTOR_COLOURS, ActionClass, Colour
+from .catalog import DISTRACTOR_COLOURS, ActionClass, Colour, counterpart
 from .motions import MOTIONS, idle_pose
 
 FRAME_H, FRAME_W = 540, 960  # The demo videos' size, like NTU videos after compression.
 PAD = 8  # Background margin in pixels, so camera shake never shows an edge.
 BYSTANDER_P = 0.4  # Chance of a second, idle person.
 DISTRACTOR_P = 0.15  # Chance that the bystander holds a cup of a random colour.
+# Chance, in a class of an appearance pair, that the pair's other object stands beside the
+# actor (a cup on the floor, a flag planted in it): the pixels then show both colours and
+# the skeleton none; the class is the colour at the acting hand, which is where a fused
+# RGB + pose model can look and a late fusion of two separate models cannot.
+COUNTERPART_P = 0.5
 DISTRACTOR_CLUTTER_P = 0.06  # Chance that a background shape has an object colour.
 # Clothes, walls and clutter are muted (saturation <= MUTED): the saturated colours of the
 # held objects stand out, except where a distractor repeats them on purpose.
@@ -45,12 +51,24 @@ class Person:
 
 
 @dataclass
+class Prop:
+    """An object standing on the ground (not held): kind, colour, foot point, scale."""
+
+    kind: str  # "cup" or "flag", as ActionClass.held.
+    colour: Colour
+    x: float
+    ground: float
+    height: float  # Sizes are in body heights of the person it stands beside.
+
+
+@dataclass
 class Scene:
     """Everything needed to draw and annotate the T frames of one video."""
 
     background: np.ndarray  # (FRAME_H + 2 PAD, FRAME_W + 2 PAD, 3) uint8.
     shake: np.ndarray  # (T, 2) integer camera offsets (x, y), within +-PAD.
     persons: List[Person]  # In drawing order: farthest first.
+    props: List[Prop]  # Drawn before (behind) the persons.
 
     @property
     def num_frames(self) -> int:
@@ -74,11 +92,18 @@ def sample_scene(rng: np.random.Generator, cls: ActionClass, num_frames: int) ->
     pose = MOTIONS[cls.motion](rng, num_frames, body, hand)
     actor = _dress(rng, body, pose, x, ground, hand)
     actor.held, actor.held_colour, actor.acting = cls.held, cls.colour, True
+    # Drawn for every class, so the two classes of a pair share all later draws.
+    with_counterpart = rng.uniform() < COUNTERPART_P
+    beside = x + rng.choice([-1.0, 1.0]) * rng.uniform(0.28, 0.38) * height
+    partner = counterpart(cls)
+    props = []
+    if with_counterpart and partner is not None:
+        props.append(Prop(partner.held, partner.colour, beside, ground, height))
     persons = [actor]
     if rng.uniform() < BYSTANDER_P:
         persons.append(_bystander(rng, num_frames, height, x, ground))
     persons.sort(key=lambda p: p.body.height)  # Smaller = farther away: draw first.
-    return Scene(background, shake, persons)
+    return Scene(background, shake, persons, props)
 
 
 def _dress(rng: np.random.Generator, body: Body, pose: Pose, x: float, ground: float,
