@@ -156,7 +156,10 @@ class _Collector:
                 self._store(row, frame)
 
     def _store(self, row: int, frame) -> None:
-        rgb = self._reformatter.reformat(frame, format="rgb24")
+        # threads=1: PyAV's default (0, automatic) starts a swscale thread pool for every
+        # new context, i.e. every call here, which costs more than converting a clip's
+        # few frames (~2 ms of a 7 ms demo sample); loaders parallelise across workers.
+        rgb = self._reformatter.reformat(frame, format="rgb24", threads=1)
         h, w = rgb.height, rgb.width
         if self.size is None:
             self.size = (h, w)
