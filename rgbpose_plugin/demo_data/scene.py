@@ -21,7 +21,7 @@ from .body import Body, Pose, forward_kinematics, place_on_ground
 from .catalog import DISTRACTOR_COLOURS, ActionClass, Colour, counterpart
 from .motions import MOTIONS, idle_pose
 
-FRAME_H, FRAME_W = 540, 960  # The demo videos' size, like NTU videos after compression.
+FRAME_H, FRAME_W = 540, 960  # The scene (and keypoint) size; videos are stored at half.
 PAD = 8  # Background margin in pixels, so camera shake never shows an edge.
 BYSTANDER_P = 0.4  # Chance of a second, idle person.
 DISTRACTOR_P = 0.15  # Chance that the bystander holds a cup of a random colour.
