@@ -138,8 +138,9 @@ class _Collector:
         self.stack = stack
         self.filled = np.zeros(len(wanted), dtype=bool)
         self.size: Optional[Tuple[int, int]] = None
-        self.images: Optional[np.ndarray] = None
-        self.arrays: List[Optional[np.ndarray]] = [None] * len(wanted)
+        # One array, allocated at the first frame (its size), or one entry per frame.
+        self.images: Union[None, np.ndarray, List[Optional[np.ndarray]]] = (
+            None if stack else [None] * len(wanted))
         self.emitted = 0
         self.rotation = 0
         self._reformatter = VideoReformatter()
@@ -157,8 +158,9 @@ class _Collector:
 
     def _store(self, row: int, frame) -> None:
         # threads=1: PyAV's default (0, automatic) starts a swscale thread pool for every
-        # new context, i.e. every call here, which costs more than converting a clip's
-        # few frames (~2 ms of a 7 ms demo sample); loaders parallelise across workers.
+        # new context, i.e. every decode_frames call (one reformatter each), which costs
+        # more than converting a clip's few frames (~2 ms of a 7 ms demo sample); loaders
+        # parallelise across workers instead.
         rgb = self._reformatter.reformat(frame, format="rgb24", threads=1)
         h, w = rgb.height, rgb.width
         if self.size is None:
@@ -170,14 +172,10 @@ class _Collector:
         plane = rgb.planes[0]  # rows may be padded to line_size
         image = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)[:, : w * 3]
         image = image.reshape(h, w, 3)  # a view: it keeps the converted frame alive
-        if self.stack:
-            self.images[row] = image
-        else:  # padded rows: copy, so that every image is one contiguous block
-            self.arrays[row] = image if plane.line_size == w * 3 else image.copy()
+        if not self.stack and plane.line_size != w * 3:
+            image = image.copy()  # padded rows: copy, so every image is one contiguous block
+        self.images[row] = image
         self.filled[row] = True
-
-    def result(self) -> Union[np.ndarray, List[np.ndarray]]:
-        return self.images if self.stack else self.arrays
 
     @property
     def need(self):
@@ -242,5 +240,4 @@ def decode_frames(path: str, indices: Sequence[int], *, threads: int = 0,
         raise VideoError(f"{where}: frames {missing[:10]} could not be decoded (the file has "
                          f"{len(packets)} packets; corrupt stream?)", frame_dir=frame_dir,
                          path=path)
-    return DecodedFrames(decoded.result(), inverse.reshape(-1), len(packets),
-                         decoded.rotation)
+    return DecodedFrames(decoded.images, inverse.reshape(-1), len(packets), decoded.rotation)

@@ -118,11 +118,16 @@ def draw_flag(draw: ImageDraw.ImageDraw, person: Person, kp: np.ndarray) -> None
     pole = along + np.array([0.0, -1.2])
     pole = pole / max(1e-6, float(np.linalg.norm(pole)))
     top = wrist + pole * POLE_LENGTH * h
-    draw.line([tuple(wrist), tuple(top)], fill=(60, 50, 40), width=max(2, int(0.012 * h)))
+    _draw_pole(draw, wrist, top, h)
     out = np.array([SIDE_SIGN[side], 0.0]) * FLAG_SIZE[0] * h  # The flag flies outwards.
     down = -pole * FLAG_SIZE[1] * h
     corners = [top, top + out, top + out + down, top + down]
     draw.polygon([tuple(p) for p in corners], fill=person.held_colour)
+
+
+def _draw_pole(draw: ImageDraw.ImageDraw, a, b, h: float) -> None:
+    """A flag's wooden pole from ``a`` to ``b`` for a person ``h`` pixels tall."""
+    draw.line([tuple(a), tuple(b)], fill=(60, 50, 40), width=max(2, int(0.012 * h)))
 
 
 def draw_prop(draw: ImageDraw.ImageDraw, prop: Prop, foot: np.ndarray) -> None:
@@ -133,6 +138,6 @@ def draw_prop(draw: ImageDraw.ImageDraw, prop: Prop, foot: np.ndarray) -> None:
         draw.rectangle([x - w / 2, y - ht, x + w / 2, y], fill=prop.colour)
         return
     top = y - 0.55 * h
-    draw.line([(x, y), (x, top)], fill=(60, 50, 40), width=max(2, int(0.012 * h)))
+    _draw_pole(draw, (x, y), (x, top), h)
     fw, fh = FLAG_SIZE[0] * h, FLAG_SIZE[1] * h
     draw.rectangle([x, top, x + fw, top + fh], fill=prop.colour)
