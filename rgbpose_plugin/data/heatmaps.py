@@ -90,11 +90,10 @@ def _joint_side(sigma: float) -> int:
 def _joint_maps(flat: Tensor, shape: Tuple[int, ...], kp: Tensor, score: Tensor,
                 sigma: float, channel0: int) -> None:
     """Draw every joint of ``kp`` (N,M,T,V,2) into ``flat``, the (N,C,T,h,w) maps plus
-    ``_joint_pad`` spare elements.
+    one spare element.
 
     Each point writes a ``side x side`` patch starting at its window's corner; pixels
-    outside the window carry 0, which ``amax`` ignores, so they may land anywhere in the
-    buffer (the spare tail catches those past the last map). x and y are handled
+    outside the window carry 0 and are sent to the last spare element. x and y are handled
     together to keep the op count low: at these sizes each torch call costs more than
     its arithmetic.
     """
@@ -117,13 +116,13 @@ def _joint_maps(flat: Tensor, shape: Tuple[int, ...], kp: Tensor, score: Tensor,
     corner = ((nn * num_channels + channel0 + vv) * t + tt) * (h * w)
     corner = corner + start[..., 1] * w + start[..., 0]  # (N,M,T,V)
     index = corner[..., None, None] + (ar[:, None] * w + ar[None, :])
-    _scatter_max(flat, index, value)
-
-
-def _joint_pad(sigma: float, w: int) -> int:
-    """Spare buffer elements for patches of the last map (see :func:`_joint_maps`)."""
-    side = _joint_side(sigma)
-    return (side + 1) * w + side
+    # Zero values (outside the window, or not drawn) change nothing: they all go to one
+    # spare element. Each person then writes at most one patch per map, so the first
+    # person needs no max: a plain scatter, ~4x cheaper than scatter_reduce on the CPU.
+    index = torch.where(value > 0, index, flat.numel() - 1)
+    flat.scatter_(0, index[:, 0].reshape(-1), value[:, 0].reshape(-1))
+    if m > 1:
+        _scatter_max(flat, index[:, 1:], value[:, 1:])
 
 
 def _limb_patch(x: Tensor, y: Tensor, a: Tensor, b: Tensor, sa: Tensor, sb: Tensor,
@@ -240,7 +239,7 @@ def pose_heatmaps(keypoint: Tensor, score: Tensor, size: Tuple[int, int], sigma:
     channels = (v if with_kp else 0) + (len(limbs) if with_limb else 0)
     shape = (n, channels, t, h, w)
     total = math.prod(shape)
-    flat = _zeros(total + _joint_pad(sigma, w), keypoint.device)
+    flat = _zeros(total + 1, keypoint.device)  # + the element zero pixels are sent to
     out = flat[:total].view(shape)
     if total == 0 or keypoint.shape[1] == 0:
         return out
