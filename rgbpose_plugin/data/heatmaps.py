@@ -19,6 +19,7 @@ configs never combine them).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence, Tuple
@@ -87,35 +88,45 @@ def _joint_side(sigma: float) -> int:
     return math.floor(6 * sigma + 1e-3) + 2
 
 
+@functools.lru_cache(maxsize=64)
+def _joint_layout(n: int, t: int, v: int, num_channels: int, channel0: int, h: int, w: int,
+                  side: int, device: torch.device) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """What depends only on the shapes, made once per shape (each torch call costs more
+    than its arithmetic at these sizes): the flat offset of every map (N,1,T,V), the
+    patch's pixel offsets (K,K), ``arange(K)`` and the (w, h) limit, both float64."""
+    nn = torch.arange(n, device=device).view(n, 1, 1, 1)
+    tt = torch.arange(t, device=device).view(1, 1, t, 1)
+    vv = torch.arange(v, device=device).view(1, 1, 1, v)
+    map_offset = ((nn * num_channels + channel0 + vv) * t + tt) * (h * w)
+    ar = torch.arange(side, device=device)
+    pixel_offset = ar[:, None] * w + ar[None, :]
+    return map_offset, pixel_offset, _f64(ar), _f64(torch.tensor([w, h], device=device))
+
+
 def _joint_maps(flat: Tensor, shape: Tuple[int, ...], kp: Tensor, score: Tensor,
                 sigma: float, channel0: int) -> None:
     """Draw every joint of ``kp`` (N,M,T,V,2) into ``flat``, the (N,C,T,h,w) maps plus
     one spare element.
 
-    Each point writes a ``side x side`` patch starting at its window's corner; pixels
-    outside the window carry 0 and are sent to the last spare element. x and y are handled
-    together to keep the op count low: at these sizes each torch call costs more than
-    its arithmetic.
+    Each point writes a ``side x side`` patch starting at its window's corner (the
+    window of :func:`_window`, in float64; x and y together); pixels outside the window
+    carry 0 and are sent to the spare element.
     """
     n, m, t, v, _ = kp.shape
     num_channels, h, w = shape[1], shape[3], shape[4]
     radius = 3 * sigma
     side = _joint_side(sigma)
-    limit = torch.tensor([w, h], device=kp.device)
-    start, end = _window(kp, kp, radius, 1 << 62)
-    start, end = torch.minimum(start, limit), torch.minimum(end, limit)
-    ar = torch.arange(side, device=kp.device)
-    pos = start[..., None] + ar  # (N,M,T,V,2,K)
-    g = torch.exp((pos - kp[..., None]).square_().mul_(-1.0 / (2 * sigma * sigma)))
+    map_offset, pixel_offset, ar, limit = _joint_layout(n, t, v, num_channels, channel0, h, w,
+                                                        side, kp.device)
+    kp64 = _f64(kp)
+    start = torch.clamp((kp64 - radius).trunc_(), min=torch.zeros_like(limit), max=limit)
+    end = torch.clamp((kp64 + radius).trunc_().add_(1), max=limit)
+    pos = start[..., None] + ar  # (N,M,T,V,2,K), integers
+    g = torch.exp((pos.float() - kp[..., None]).square_().mul_(-1.0 / (2 * sigma * sigma)))
     g = g.masked_fill_(pos >= end[..., None], 0.0)
     value = (g[..., 1, :, None] * score[..., None, None]) * g[..., 0, None, :]
-    # Flat offset of each patch corner: map (n, channel0 + v, t), row start_y, col start_x.
-    nn = torch.arange(n, device=kp.device).view(n, 1, 1, 1)
-    tt = torch.arange(t, device=kp.device).view(1, 1, t, 1)
-    vv = torch.arange(v, device=kp.device).view(1, 1, 1, v)
-    corner = ((nn * num_channels + channel0 + vv) * t + tt) * (h * w)
-    corner = corner + start[..., 1] * w + start[..., 0]  # (N,M,T,V)
-    index = corner[..., None, None] + (ar[:, None] * w + ar[None, :])
+    corner = (start[..., 1] * w + start[..., 0]).long() + map_offset  # (N,M,T,V)
+    index = corner[..., None, None] + pixel_offset
     # Zero values (outside the window, or not drawn) change nothing: they all go to one
     # spare element. Each person then writes at most one patch per map, so the first
     # person needs no max: a plain scatter, ~4x cheaper than scatter_reduce on the CPU.
