@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from rgbpose_plugin.data import heatmaps
 from rgbpose_plugin.data.heatmaps import HeatmapSpec, heatmap_size, pose_heatmaps
 from rgbpose_plugin.keypoints import KeypointLayout
 
@@ -88,8 +89,16 @@ def _random_pose(rng, m, t, v, size, margin=4.0):
     return kp, score
 
 
+@pytest.fixture(params=["numpy", "torch"])
+def joint_path(request, monkeypatch):
+    """The CPU draws joints with NumPy; accelerators use the torch version of the same
+    code, which runs on the CPU here too so that CI tests it."""
+    monkeypatch.setattr(heatmaps, "CPU_JOINTS_WITH_NUMPY", request.param == "numpy")
+    return request.param
+
+
 @pytest.mark.parametrize("sigma,size", [(0.7, (56, 56)), (0.6, (64, 48)), (1.3, (20, 31))])
-def test_joint_maps_match_oracle(sigma, size):
+def test_joint_maps_match_oracle(sigma, size, joint_path):
     rng = np.random.default_rng(int(sigma * 10) + size[1])
     kp, score = _random_pose(rng, 3, 4, 17, size)
     got = pose_heatmaps(torch.from_numpy(kp)[None], torch.from_numpy(score)[None], size, sigma)
@@ -100,7 +109,7 @@ def test_joint_maps_match_oracle(sigma, size):
 
 
 @pytest.mark.parametrize("with_kp", [False, True])
-def test_limb_maps_match_oracle(with_kp):
+def test_limb_maps_match_oracle(with_kp, joint_path):
     rng = np.random.default_rng(7 + with_kp)
     size = (40, 36)
     kp, score = _random_pose(rng, 2, 3, 17, size)
@@ -112,7 +121,7 @@ def test_limb_maps_match_oracle(with_kp):
     assert want[-len(LIMBS):].max() > 0.5
 
 
-def test_batch_equals_per_sample_and_edge_cases():
+def test_batch_equals_per_sample_and_edge_cases(joint_path):
     rng = np.random.default_rng(3)
     size = (24, 24)
     samples = [_random_pose(rng, 2, 5, 17, size) for _ in range(3)]
@@ -130,6 +139,17 @@ def test_batch_equals_per_sample_and_edge_cases():
     assert torch.isfinite(out).all()
     empty = pose_heatmaps(kp[:, :0], score[:, :0], size, 0.7)
     assert empty.shape == (3, 17, 5, 24, 24) and empty.abs().sum() == 0
+
+
+def test_numpy_and_torch_joint_paths_agree(monkeypatch):
+    rng = np.random.default_rng(11)
+    kp, score = (torch.from_numpy(a)[None] for a in _random_pose(rng, 3, 6, 17, (56, 56)))
+    got = {}
+    for numpy_path in (True, False):
+        monkeypatch.setattr(heatmaps, "CPU_JOINTS_WITH_NUMPY", numpy_path)
+        got[numpy_path] = pose_heatmaps(kp, score, (56, 56), 0.7)
+    np.testing.assert_allclose(got[True].numpy(), got[False].numpy(), atol=1e-6, rtol=0)
+    assert got[True].max() > 0.5
 
 
 def test_heatmap_size_and_spec():
