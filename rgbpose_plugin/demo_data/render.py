@@ -104,8 +104,7 @@ def draw_cup(draw: ImageDraw.ImageDraw, person: Person, kp: np.ndarray) -> None:
     """A small cup held upright in the hand."""
     h = person.body.height
     x, y = _pt(kp, WRIST[person.hand])
-    w, ht = CUP_SIZE[0] * h, CUP_SIZE[1] * h
-    draw.rectangle([x - w / 2, y - ht * 0.7, x + w / 2, y + ht * 0.3], fill=person.held_colour)
+    _draw_cup(draw, x, y, h, person.held_colour, above=0.7, below=0.3)
 
 
 def draw_flag(draw: ImageDraw.ImageDraw, person: Person, kp: np.ndarray) -> None:
@@ -125,6 +124,14 @@ def draw_flag(draw: ImageDraw.ImageDraw, person: Person, kp: np.ndarray) -> None
     draw.polygon([tuple(p) for p in corners], fill=person.held_colour)
 
 
+def _draw_cup(draw: ImageDraw.ImageDraw, x: float, y: float, h: float, colour,
+              above: float, below: float) -> None:
+    """A cup centred on ``x``, reaching ``above`` and ``below`` its height from ``y``
+    (held: around the hand; standing: on the ground), for a person ``h`` pixels tall."""
+    w, ht = CUP_SIZE[0] * h, CUP_SIZE[1] * h
+    draw.rectangle([x - w / 2, y - ht * above, x + w / 2, y + ht * below], fill=colour)
+
+
 def _draw_pole(draw: ImageDraw.ImageDraw, a, b, h: float) -> None:
     """A flag's wooden pole from ``a`` to ``b`` for a person ``h`` pixels tall."""
     draw.line([tuple(a), tuple(b)], fill=(60, 50, 40), width=max(2, int(0.012 * h)))
@@ -134,8 +141,7 @@ def draw_prop(draw: ImageDraw.ImageDraw, prop: Prop, foot: np.ndarray) -> None:
     """A cup standing on the ground, or a flag on a pole planted in it, at ``foot``."""
     x, y, h = float(foot[0]), float(foot[1]), prop.height
     if prop.kind == "cup":
-        w, ht = CUP_SIZE[0] * h, CUP_SIZE[1] * h
-        draw.rectangle([x - w / 2, y - ht, x + w / 2, y], fill=prop.colour)
+        _draw_cup(draw, x, y, h, prop.colour, above=1.0, below=0.0)
         return
     top = y - 0.55 * h
     _draw_pole(draw, (x, y), (x, top), h)
