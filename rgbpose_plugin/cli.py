@@ -1,21 +1,29 @@
 """What the command-line tools share: the config arguments and one-line error reports.
 
-Every tool's ``main`` runs inside :func:`report_errors`: a :class:`UserError` (bad config
-key, missing file, corrupt sample, unfit checkpoint, changed stage config) prints as
-``error: <message>`` on stderr with exit status 2, instead of a traceback. Anything else
-is a bug and keeps its traceback.
+Every tool's ``main`` runs inside :func:`report_errors`, which ends every failure with
+one line on stderr:
+
+* a :class:`UserError` (bad config key, missing file, corrupt sample, unfit checkpoint,
+  changed stage config): ``error: <message>``, exit status 2;
+* Ctrl-C, or SIGTERM (``kill``, ``timeout``, torchrun after another rank failed): where
+  the run stopped and how to resume (:class:`~rgbpose_plugin.errors.Interrupted`), exit
+  status 130 or 143;
+* anything else, a bug: ``error: <Type>: <message>`` and the ``log.txt`` that holds its
+  traceback (on stderr where no stage log was open yet), exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import Callable, Optional, Sequence
 
 from fvcore.common.config import CfgNode
 
 from .config import load_cfg
-from .errors import UserError
+from .engine.logs import log_traceback
+from .errors import Interrupted, UserError, stop_signals
 from .stage_graph import STAGE_NAMES
 
 __all__ = ["add_config_args", "config_from_args", "report_errors"]
@@ -46,9 +54,22 @@ def config_from_args(args: argparse.Namespace) -> CfgNode:
 
 def report_errors(main: Callable[[Optional[Sequence[str]]], int],
                   argv: Optional[Sequence[str]] = None) -> int:
-    """``main(argv)``, with user errors printed as one line (exit status 2)."""
+    """``main(argv)``; a failure is reported in one line (see the module doc)."""
     try:
-        return main(argv)
+        with stop_signals():
+            return main(argv)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        stop = err if isinstance(err, Interrupted) else Interrupted()
+        print(stop, file=sys.stderr)
+        return stop.exit_status
+    except Exception as err:  # a bug
+        log = log_traceback(err)
+        if not log:
+            traceback.print_exc()
+        summary = (str(err).strip().splitlines() or [""])[0]
+        where = f"the traceback is in {log}" if log else "traceback above"
+        print(f"error: {type(err).__name__}: {summary} (a bug: {where})", file=sys.stderr)
+        return 1

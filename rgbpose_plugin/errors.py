@@ -1,15 +1,20 @@
-"""The one base class of every mistake a user can fix: a bad config, file or sample.
+"""How a run can end other than by finishing: a user's mistake, or a stop from outside.
 
-Each layer raises its own subclass (``ConfigError``, ``DataError``, ``CheckpointError``,
-...), with a message that names the key, file or sample and says what is wrong. The
-command-line tools catch :class:`UserError` and print that message as one line instead
-of a traceback (:mod:`rgbpose_plugin.cli`); anything else is a bug and keeps its
-traceback.
+Each layer raises its own subclass of :class:`UserError` (``ConfigError``, ``DataError``,
+``CheckpointError``, ...), with a message that names the key, file or sample and says
+what is wrong; Ctrl-C and SIGTERM become :class:`Interrupted`, which says where the run
+stopped and how to resume. The command-line tools print either as one line
+(:mod:`rgbpose_plugin.cli`); anything else is a bug, reported in one line with its
+traceback in the stage's ``log.txt``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "UserError"]
+import contextlib
+import signal
+from typing import Iterator
+
+__all__ = ["ConfigError", "Interrupted", "UserError", "raise_if_interrupted", "stop_signals"]
 
 
 class UserError(Exception):
@@ -18,3 +23,74 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A config file, override or value is wrong; the message names the key and source."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by Ctrl-C (SIGINT) or SIGTERM; ``str(err)`` says where and how
+    to resume, e.g. "interrupted at epoch 3, iteration 12 (...); rerun the same command
+    to resume from epoch 3".
+
+    A ``KeyboardInterrupt`` so that ``except Exception`` never swallows it (and PyTorch's
+    process spawner treats it as the quiet stop it is). The tools print the message as one
+    line and exit with ``128 + signum``, as a shell reports a process ended by the signal.
+    """
+
+    def __init__(self, where: str = "", signum: int = signal.SIGINT) -> None:
+        self.where, self.signum = where, int(signum)
+        verb = ("interrupted" if self.signum == signal.SIGINT
+                else f"terminated by {signal.Signals(self.signum).name}")
+        super().__init__(f"{verb} {where}".strip())
+
+    def __reduce__(self):
+        return (type(self), (self.where, self.signum))
+
+    @classmethod
+    def at(cls, err: KeyboardInterrupt, where: str) -> Interrupted:
+        """``err`` (Ctrl-C's KeyboardInterrupt, or an Interrupted) told with ``where``."""
+        return cls(where, getattr(err, "signum", signal.SIGINT))
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
+
+
+class _Received:
+    """The stop signal this process received (0: none); set by :func:`stop_signals`'
+    handler only."""
+
+    signum = 0
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """While the block runs, Ctrl-C (SIGINT) and SIGTERM raise :class:`Interrupted`, so
+    the run unwinds, ending its loader workers, instead of dying with them left behind.
+
+    Python runs the handler between any two bytecodes of the main thread, also inside a
+    garbage collector's callback, which swallows the exception ("Exception ignored
+    in ..."). The signal is therefore also remembered: loops call
+    :func:`raise_if_interrupted` at each step. Only the main thread can set handlers;
+    elsewhere the block runs with the handlers as they are.
+    """
+    def interrupt(signum: int, _frame) -> None:
+        _Received.signum = signum
+        raise Interrupted(signum=signum)
+
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _Received.signum = 0
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if a stop signal arrived and was swallowed (see
+    :func:`stop_signals`)."""
+    if _Received.signum:
+        raise Interrupted(signum=_Received.signum)

@@ -22,13 +22,15 @@ from iopath.common.file_io import g_pathmgr
 
 from .config import stage_cfg
 from .config.stages import config_changes
+from .data.errors import VideoError
 from .engine.distributed import barrier, is_main, main_decides
 from .engine.evaluation import align, load_results, score_metrics
+from .engine.loader import build_dataset
 from .engine.logs import setup_logging
 from .engine.run_lock import hold_folder
 from .engine.tester import test
 from .engine.trainer import stop_point, train
-from .errors import ConfigError
+from .errors import ConfigError, Interrupted
 from .fileio import atomic_write_text
 from .model_kinds import model_kind
 from .scores import STREAMS, fuse
@@ -96,6 +98,10 @@ def _write_record(cfg: CfgNode, name: str, record: Dict) -> None:
 def _train(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
     if st.needs and not scfg.TRAIN.CHECKPOINT_FILE_PATH:
         scfg.TRAIN.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, st.needs[0])
+    if "rgb" in model_kind(st.model).streams:
+        splits = ["train"] + ["val"] * (scfg.TRAIN.EVAL_PERIOD > 0) + ["test"] * (
+            st.tested and scfg.TEST.ENABLE)
+        _check_videos(scfg, splits)
     record = dict(train(scfg))
     stop_point(scfg, record["checkpoint"])  # a stop asked during the last validation
     if st.tested and scfg.TEST.ENABLE:
@@ -103,6 +109,19 @@ def _train(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
         tcfg.TEST.CHECKPOINT_FILE_PATH = record["checkpoint"]
         record["test"] = test(tcfg)
     return record
+
+
+def _check_videos(scfg: CfgNode, splits: Sequence[str]) -> None:
+    """Every video of the stage's splits exists: all missing ones named in one error,
+    before training, not the test split's after it (building a dataset checks them)."""
+    missing = []
+    for split in splits:
+        try:
+            build_dataset(scfg, split)
+        except VideoError as err:
+            missing.append(str(err))
+    if missing:
+        raise VideoError(" | ".join(missing))
 
 
 def _merge(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
@@ -167,7 +186,13 @@ def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
     with hold_folder(scfg.OUTPUT_DIR):  # one run per stage folder
         log.info(f"===== stage {name} =====")
         st = stage(name)
-        record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
+        try:
+            record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
+        except KeyboardInterrupt as err:
+            if getattr(err, "where", ""):  # the trainer said where it stopped
+                raise
+            raise Interrupted.at(err, f"in stage {name} ({st.action}); rerun the same command "
+                                      f"to run it again (finished stages are kept)") from None
         _write_record(cfg, name, record)
     return record, True
 

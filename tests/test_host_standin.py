@@ -178,3 +178,20 @@ def test_checkpoints_cross_load(host, tiny_data, tmp_path):
         "epoch": 1, "model_state": build_model(native).state_dict(), "cfg": native.dump()})
     cfg.TEST.CHECKPOINT_FILE_PATH = plugin_ckpt  # load_weights asserts nothing is missing
     assert host.test(cfg).clip_count.sum() == 10
+
+
+def test_the_host_s_datasets_check_videos_and_classes_when_built(host, tiny_data, tmp_path):
+    """A host builds the datasets through its registry: the same checks as the plugin's
+    trainer, before its first batch."""
+    from slowfast.datasets.build import DATASET_REGISTRY
+
+    from rgbpose_plugin.data import VideoError
+    from rgbpose_plugin.errors import ConfigError
+
+    build = DATASET_REGISTRY.get("Rgbpose")
+    cfg = host_cfg(tiny_data, tmp_path, "DATA.PATH_PREFIX", str(tmp_path / "nowhere"))
+    with pytest.raises(VideoError, match=r"of the train split not found .*\(there is no folder"):
+        build(cfg, "train")
+    cfg = host_cfg(tiny_data, tmp_path, "MODEL.NUM_CLASSES", 7)
+    with pytest.raises(ConfigError, match="MODEL.NUM_CLASSES is 7 but the label map"):
+        build(cfg, "train")

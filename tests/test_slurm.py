@@ -554,10 +554,15 @@ def _sacct_times(job_id: str) -> Dict[str, str]:
 
 
 GPU_PROBE = """
-import importlib.util, os, socket, sys
-# the package's distributed module alone (torch only, not the whole plugin: seconds less per task)
-spec = importlib.util.spec_from_file_location("dist_module", sys.argv[1])
-module = sys.modules["dist_module"] = importlib.util.module_from_spec(spec)
+import importlib.util, os, socket, sys, types
+# the package's distributed module alone (torch and errors.py, not the whole plugin: seconds
+# less per task): empty parent packages, so that its relative imports resolve
+engine = os.path.dirname(sys.argv[1])
+for name, folder in (("rgbpose_plugin", os.path.dirname(engine)), ("rgbpose_plugin.engine", engine)):
+    sys.modules[name] = types.ModuleType(name)
+    sys.modules[name].__path__ = [folder]
+spec = importlib.util.spec_from_file_location("rgbpose_plugin.engine.distributed", sys.argv[1])
+module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 seen = os.environ["CUDA_VISIBLE_DEVICES"].split(",")
 local, per_node = int(os.environ["SLURM_LOCALID"]), int(os.environ["SLURM_NTASKS_PER_NODE"])

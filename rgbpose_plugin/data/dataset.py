@@ -26,6 +26,7 @@ instead, summed per batch by :func:`collate`) and the next video is used.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -33,9 +34,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ..fileio import join
+from ..fileio import join, missing_local_files
 from .annotations import load_split
-from .errors import DataError, SampleError
+from .errors import SampleBug, SampleError, VideoError
 from .heatmaps import HeatmapSpec, heatmap_size
 from .options import SPLITS, DataOptions
 from .sampling import sample_modalities, train_rng
@@ -45,6 +46,7 @@ from .video import DecodedFrames, decode_frames
 __all__ = ["RGBPoseDataset", "collate", "draw_heatmaps", "to_device"]
 
 logger = logging.getLogger(__name__)
+_LISTED = 20  # missing videos named in one message; the rest are counted
 
 
 class RGBPoseDataset(Dataset):
@@ -100,8 +102,37 @@ class RGBPoseDataset(Dataset):
             raise ValueError("DATA.ANN_FILE is empty: set it to the annotation pickle")
         names = {"train": cfg.DATA.TRAIN_SPLIT, "val": cfg.DATA.VAL_SPLIT,
                  "test": cfg.DATA.TEST_SPLIT}
-        return cls.from_file(cfg.DATA.ANN_FILE, names[split], options, split,
-                             int(cfg.MODEL.NUM_CLASSES))
+        dataset = cls.from_file(cfg.DATA.ANN_FILE, names[split], options, split,
+                                int(cfg.MODEL.NUM_CLASSES))
+        dataset.check_videos()
+        return dataset
+
+    def check_videos(self) -> None:
+        """Every video this split reads exists (one stat each, not a decode: docs/design.md
+        gives the time for NTU's 114,480), so a wrong path fails now, naming all missing
+        files at once, and not in a loader worker hours later. With ``on_error="skip"``
+        the videos not found are logged and left out of the split."""
+        if not self.options.uses_rgb:
+            return
+        paths = {self.video_path(ann): ann for ann in self.annotations}
+        missing = missing_local_files(list(paths))
+        if not missing:
+            return
+        o = self.options
+        listed = ", ".join(f"{paths[p]['frame_dir']!r} -> {p}" for p in missing[:_LISTED])
+        more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
+        if o.video_prefix and "://" not in o.video_prefix and not os.path.isdir(o.video_prefix):
+            more += f" (there is no folder {o.video_prefix!r})"
+        what = (f"{self.source}: {len(missing)} of {len(paths)} video(s) of the {self.split} "
+                f"split not found (DATA.PATH_PREFIX {o.video_prefix!r} + frame_dir + "
+                f"DATA.VIDEO_EXT {o.video_ext!r}, or the annotation's 'filename'): "
+                f"{listed}{more}")
+        if o.on_error == "raise" or len(missing) == len(paths):
+            raise VideoError(f"{what}. Fix DATA.PATH_PREFIX / DATA.VIDEO_EXT, or set "
+                             f"DATA.ON_ERROR skip to leave these videos out", path=missing[0])
+        logger.warning("%s; left out (DATA.ON_ERROR=skip)", what)
+        gone = {id(paths[p]) for p in missing}
+        self.annotations = [ann for ann in self.annotations if id(ann) not in gone]
 
     # --- Dataset protocol ------------------------------------------------------------------
     def __len__(self) -> int:
@@ -134,10 +165,9 @@ class RGBPoseDataset(Dataset):
                 continue
             except Exception as err:  # a bug, not bad data: never skipped
                 ann = self.annotations[position % len(self.annotations)]
-                raise DataError(
+                raise SampleBug(
                     f"{self.source}: sample {position} (frame_dir {ann.get('frame_dir')!r}, "
-                    f"split {self.split}): unexpected {type(err).__name__}: {err}",
-                    frame_dir=str(ann.get("frame_dir", ""))) from err
+                    f"split {self.split}): unexpected {type(err).__name__}: {err}") from err
             item["meta"]["skipped"] = skipped
             return item
         raise SampleError(f"{self.source}: {attempts} samples in a row from index {index} "

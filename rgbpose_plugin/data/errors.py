@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import UserError
 
-__all__ = ["DataError", "AnnotationError", "SampleError", "VideoError"]
+__all__ = ["DataError", "AnnotationError", "SampleError", "VideoError", "SampleBug"]
 
 
 class DataError(UserError):
@@ -44,3 +44,10 @@ class SampleError(DataError):
 
 class VideoError(SampleError):
     """The video file is missing, unreadable, corrupt or has no usable frames."""
+
+
+class SampleBug(RuntimeError):
+    """An unexpected exception while producing one sample: a bug (in the pipeline, or a
+    kind of bad data that no check foresaw), never skipped. The message names the sample;
+    the original exception is its cause. Not a :class:`~rgbpose_plugin.errors.UserError`:
+    the tools report it with exit status 1 and its traceback in the stage's log."""

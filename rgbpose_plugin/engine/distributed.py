@@ -4,19 +4,29 @@ Ranks come from the environment when a launcher set them (torchrun, SLURM throug
 submitit: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT); otherwise
 :func:`launch` spawns ``NUM_GPUS`` (or ``RGBPOSE.CPU_PROCESSES``) processes per shard
 itself, as PySlowFast does.
+
+A spawned process that fails on a user's mistake, or is interrupted, reports that to the
+launching process, which raises it as its own (one line in the tools), not as PyTorch's
+traceback of the child; when one process fails, the others are given
+``_GRACE_S`` seconds to leave on their own (their collectives fail) before they are
+terminated.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import signal
 import socket
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, List, TypeVar
+from typing import Any, Callable, List, Optional, TypeVar
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from ..errors import Interrupted, UserError, stop_signals
 
 __all__ = ["DistInfo", "launch", "get_info", "is_main", "all_gather_objects", "barrier",
            "main_decides", "sync_buffers", "processes_per_shard", "free_port", "cuda_index"]
@@ -133,12 +143,67 @@ def _run_then_leave_group(fn: Callable, cfg) -> None:
             dist.destroy_process_group()
 
 
-def _worker(local_rank: int, fn: Callable, cfg, init_method: str, per_shard: int) -> None:
+_GRACE_S = 10.0  # after one spawned process failed, how long the others get to leave
+
+
+def _worker(local_rank: int, fn: Callable, cfg, init_method: str, per_shard: int,
+            reports: Any) -> None:
     os.environ["LOCAL_WORLD_SIZE"] = str(per_shard)
     world_size = per_shard * cfg.NUM_SHARDS
     rank = cfg.SHARD_ID * per_shard + local_rank
-    _init_process_group(cfg, rank, world_size, local_rank, init_method)
-    _run_then_leave_group(fn, cfg)
+    try:
+        with stop_signals():
+            _init_process_group(cfg, rank, world_size, local_rank, init_method)
+            _run_then_leave_group(fn, cfg)
+    except UserError as err:  # the parent raises it (a plain UserError with this text)
+        reports.put(("user", str(err)))
+        raise
+    except Interrupted as err:  # a quiet exit for PyTorch's spawner; the parent reports it
+        reports.put(("interrupted", err.where, err.signum))
+        raise
+
+
+def _spawn(fn: Callable, cfg, init_method: str, per_shard: int) -> None:
+    """Run ``fn`` in ``per_shard`` spawned processes; raise what the first of them reported."""
+    reports = mp.get_context("spawn").SimpleQueue()
+    context = mp.spawn(_worker, args=(fn, cfg, init_method, per_shard, reports),
+                       nprocs=per_shard, join=False)
+    try:
+        while not context.join(grace_period=_GRACE_S):
+            pass
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM here: the processes stop too
+        for proc in context.processes:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        _end_within(context.processes, _GRACE_S)
+        raise (_first_report(reports) or err) from None
+    except Exception as err:
+        report = _first_report(reports)
+        if report is None:
+            raise
+        raise report from err
+    report = _first_report(reports)
+    if report is not None:  # every process was interrupted and left quietly
+        raise report
+
+
+def _first_report(reports: Any) -> Optional[BaseException]:
+    first = None
+    while not reports.empty():
+        kind, *values = reports.get()
+        if first is None:
+            first = UserError(*values) if kind == "user" else Interrupted(*values)
+    return first
+
+
+def _end_within(processes: List[mp.Process], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for proc in processes:
+        proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
 
 
 def launch(cfg, fn: Callable, init_method: str = "") -> None:
@@ -162,4 +227,4 @@ def launch(cfg, fn: Callable, init_method: str = "") -> None:
         if cfg.NUM_SHARDS > 1:
             raise ValueError("several shards need --init_method tcp://HOST:PORT shared by all")
         init_method = f"tcp://127.0.0.1:{free_port()}"
-    mp.spawn(_worker, args=(fn, cfg, init_method, per_shard), nprocs=per_shard, join=True)
+    _spawn(fn, cfg, init_method, per_shard)

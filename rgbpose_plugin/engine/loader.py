@@ -6,12 +6,20 @@
   scored once.
 * No loader draws from the global RNG (each gets its own generator), so evaluation
   never shifts the training's random numbers.
+* Worker processes live exactly as long as one pass over a loader (:func:`batches`),
+  however that pass ends, and an error raised in a worker reaches the caller as the
+  error it was, with its own one-line message (not PyTorch's wrapped traceback).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import multiprocessing
+import multiprocessing.util  # noqa: F401  (its exit handler first: ours must run before it)
+import re
 import signal
-from typing import Iterator
+from typing import Iterator, List, Optional
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -19,7 +27,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from ..registry import DATASET_REGISTRY
 from .distributed import get_info, processes_per_shard
 
-__all__ = ["build_dataset", "build_loader", "TrainSampler", "EvalSampler"]
+__all__ = ["batches", "build_dataset", "build_loader", "end_workers", "TrainSampler",
+           "EvalSampler"]
 
 
 def build_dataset(cfg, split: str) -> Dataset:
@@ -73,6 +82,83 @@ def _worker_init(_: int) -> None:
     """
     for sig in (signal.SIGTERM, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def batches(loader: DataLoader) -> Iterator[Iterator]:
+    """One pass over ``loader``: ``with batches(loader) as it: for batch in it: ...``.
+
+    Its worker processes end when the block ends, on every path (exhausted, an exception
+    in the loop or in a worker, Ctrl-C, a stop request, another rank's failure). PyTorch
+    leaves that to the iterator's garbage collection, which an exception's traceback can
+    postpone to interpreter exit, where its terminate() does not end our workers (they
+    ignore SIGTERM, see :func:`_worker_init`) and the process waits on them forever.
+    """
+    it = iter(loader)
+    try:
+        yield it
+    except Exception as err:
+        original = worker_error(err)
+        if original is None:
+            raise
+        raise original from err  # the worker's traceback stays in the chain (log.txt)
+    finally:
+        end_workers(it)
+
+
+def end_workers(it: Iterator) -> None:
+    """End the worker processes of a DataLoader iterator (no-op without workers).
+
+    PyTorch's shutdown asks every worker to stop after its current item and waits for it;
+    one still alive after that (stuck in a read) gets SIGKILL, since it ignores SIGTERM.
+    """
+    shutdown = getattr(it, "_shutdown_workers", None)
+    if shutdown is None:
+        return
+    workers = list(getattr(it, "_workers", ()))
+    try:
+        shutdown()
+    finally:
+        _kill(workers)
+
+
+def _kill(processes: List[multiprocessing.Process]) -> None:
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
+    for proc in processes:
+        proc.join(timeout=5)
+
+
+# PyTorch re-raises a worker's exception as ``type(err)(text)`` where ``text`` is
+# "Caught X in DataLoader worker process N.\nOriginal Traceback ...", ending in the line
+# "module.X: message".
+_WRAPPED = re.compile(r"Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback")
+
+
+def worker_error(err: BaseException) -> Optional[BaseException]:
+    """The error a DataLoader worker raised, rebuilt with its own message; None when
+    ``err`` is not a worker's (or its message cannot be recovered)."""
+    text = str(err)
+    if not _WRAPPED.match(text):
+        return None
+    kind = type(err)
+    for name in (f"{kind.__module__}.{kind.__qualname__}", kind.__qualname__):
+        _, marker, message = text.rpartition(f"\n{name}: ")
+        if marker:
+            try:
+                return kind(message.rstrip("\n"))
+            except Exception:  # a type that cannot be built from its message
+                return None
+    return None
+
+
+@atexit.register
+def _kill_leftover_workers() -> None:
+    """At exit, kill daemonic child processes still alive (workers of a loader that was
+    never ended): multiprocessing's own exit handler, which runs after this one, sends
+    them SIGTERM, which our workers ignore, and would then wait for them forever."""
+    _kill([p for p in multiprocessing.active_children() if p.daemon])
 
 
 def per_process_batch(cfg, per_shard: int, what: str) -> int:

@@ -18,7 +18,8 @@ from iopath.common.file_io import g_pathmgr
 
 from .distributed import is_main
 
-__all__ = ["setup_logging", "StatsWriter", "format_metrics_table", "format_eta", "progress"]
+__all__ = ["setup_logging", "StatsWriter", "format_metrics_table", "format_eta", "progress",
+           "log_traceback"]
 
 LOGGER_NAME = "rgbpose_plugin"
 
@@ -41,6 +42,18 @@ def setup_logging(folder: Optional[str] = None) -> logging.Logger:
         file_handler.setFormatter(fmt)
         logger.addHandler(file_handler)
     return logger
+
+
+def log_traceback(err: BaseException) -> str:
+    """Write ``err`` with its traceback to the ``log.txt`` that :func:`setup_logging` last
+    opened (not to the console); that file's path, or "" when no log file is open."""
+    logger = logging.getLogger(LOGGER_NAME)
+    files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+    for handler in files:
+        record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "run failed",
+                                   None, (type(err), err, err.__traceback__))
+        handler.handle(record)
+    return files[0].baseFilename if files else ""
 
 
 class StatsWriter:

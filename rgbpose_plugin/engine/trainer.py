@@ -26,14 +26,21 @@ import torch.nn as nn
 
 from ..config import check_values
 from ..data import draw_heatmaps, to_device
+from ..errors import Interrupted, raise_if_interrupted
 from ..labels.lookup import check_num_classes
 from ..models import build_model, model_streams
 from ..models.losses import stream_losses
-from ..weights.checkpoints import checkpoint_path, last_checkpoint, load_checkpoint, save_checkpoint
+from ..weights.checkpoints import (
+    checkpoint_path,
+    checkpoint_position,
+    last_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .distributed import all_gather_objects, barrier, get_info, is_main, main_decides, sync_buffers
 from .evaluation import ScoreCollector, VideoScores, compute_metrics
 from .fast_paths import autocast, channels_last_inputs, channels_last_model, compile_net, grad_scaler
-from .loader import build_dataset, build_loader
+from .loader import batches, build_dataset, build_loader
 from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
 from .optim import build_optimizer, lr_at_epoch, set_lr
 from .plots import plot_training_curves
@@ -137,12 +144,14 @@ def evaluate(model: nn.Module, loader, cfg, device: torch.device) -> VideoScores
     items), gathered over processes."""
     model.eval()
     collector = ScoreCollector()
-    for batch in progress(loader, len(loader), "eval"):
-        inputs, labels, views = prepare_batch(batch, cfg, device)
-        with autocast(cfg, device):
-            out = model(inputs)
-        ids = [m["frame_dir"] for m in batch["meta"]]
-        collector.add(out, labels, batch["index"], ids, num_views=views)
+    with batches(loader) as loaded:
+        for batch in progress(loaded, len(loader), "eval"):
+            inputs, labels, views = prepare_batch(batch, cfg, device)
+            with autocast(cfg, device):
+                out = model(inputs)
+            ids = [m["frame_dir"] for m in batch["meta"]]
+            collector.add(out, labels, batch["index"], ids, num_views=views)
+            raise_if_interrupted()
     return collector.gather()
 
 
@@ -163,6 +172,7 @@ class _Trainer:
         self.optimizer = build_optimizer(cfg, self.model)
         self.scaler = grad_scaler(cfg, self.device)
         self.epoch, self.iter_in_epoch, self.global_step = 0, 0, 0
+        self.validating = False
         self._resume_or_init()
         self.net = self.model
         if self.info.world_size > 1:
@@ -230,17 +240,19 @@ class _Trainer:
         self.skipped = 0
         self.net.train()
         start = time.perf_counter()
-        for i, batch in enumerate(progress(self.train_loader, len(self.train_loader),
-                                           f"epoch {self.epoch + 1}"), self.iter_in_epoch):
-            lr = lr_at_epoch(cfg, self.epoch + i / iters)
-            set_lr(self.optimizer, lr)
-            values = self._step(batch)
-            self.skipped += batch.get("num_skipped", 0)
-            self.iter_in_epoch, self.global_step = i + 1, self.global_step + 1
-            if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
-                self._log_iter(values, lr, i + 1, iters, start)
-            if i + 1 < iters and _stop_agreed(self.device):
-                raise StopRequested(self._save_and_consume_stop())
+        with batches(self.train_loader) as loaded:
+            for i, batch in enumerate(progress(loaded, len(self.train_loader),
+                                               f"epoch {self.epoch + 1}"), self.iter_in_epoch):
+                lr = lr_at_epoch(cfg, self.epoch + i / iters)
+                set_lr(self.optimizer, lr)
+                values = self._step(batch)
+                self.skipped += batch.get("num_skipped", 0)
+                self.iter_in_epoch, self.global_step = i + 1, self.global_step + 1
+                if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
+                    self._log_iter(values, lr, i + 1, iters, start)
+                raise_if_interrupted()
+                if i + 1 < iters and _stop_agreed(self.device):
+                    raise StopRequested(self._save_and_consume_stop())
         self.epoch, self.iter_in_epoch = self.epoch + 1, 0
 
     def _save_and_consume_stop(self, saved: str = "") -> str:
@@ -266,13 +278,32 @@ class _Trainer:
         # forward, and DDP's first forward after training syncs buffers (a collective the
         # other ranks would wait in forever). Rank 0's statistics are copied explicitly.
         sync_buffers(self.model)
+        self.validating = True
         scores = evaluate(self.model, self.val_loader, self.cfg, self.device)
+        self.validating = False
         metrics = compute_metrics(scores, self.cfg.TEST.FUSION_WEIGHTS)
         self.log.info(format_metrics_table(metrics, f"validation after epoch {self.epoch}"))
         self.stats.write("val", self.global_step, {"epoch": self.epoch, "metrics": metrics})
         return metrics
 
     def run(self) -> Dict:
+        try:
+            return self._run()
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM in the tools (Interrupted)
+            raise Interrupted.at(err, self._where_stopped()) from None
+
+    def _where_stopped(self) -> str:
+        """Where an interruption landed and where a rerun resumes, for its one-line report."""
+        at = (f"in the validation after epoch {self.epoch}" if self.validating
+              else f"at epoch {self.epoch + 1}, iteration {self.iter_in_epoch + 1}")
+        newest = last_checkpoint(self.cfg.OUTPUT_DIR)
+        resume = "the start (no checkpoint yet)"
+        if newest:
+            epochs, iters = checkpoint_position(newest)
+            resume = f"epoch {epochs + 1}" + (f", iteration {iters + 1}" if iters else "")
+        return f"{at} ({self.cfg.OUTPUT_DIR}); rerun the same command to resume from {resume}"
+
+    def _run(self) -> Dict:
         cfg, metrics = self.cfg, {}
         self.log.info(f"training {cfg.MODEL.MODEL_NAME} on {len(self.train_set)} clips per epoch, "
                       f"{cfg.SOLVER.MAX_EPOCH} epochs, {self.info.world_size} process(es), "

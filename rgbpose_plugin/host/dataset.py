@@ -32,6 +32,7 @@ import torch.distributed as dist
 from torch.utils.data import Dataset
 
 from ..data.dataset import RGBPoseDataset
+from ..labels.lookup import check_num_classes
 
 __all__ = ["HostClips", "HostViews", "wrap_for_host"]
 
@@ -133,4 +134,6 @@ class HostViews(Dataset):
 def wrap_for_host(dataset: RGBPoseDataset, cfg) -> Dataset:
     """The host-shaped view of ``dataset`` (its split decides which)."""
     _check_host_cfg(cfg)
+    # As the plugin's trainer does: the host never compares the two.
+    check_num_classes(cfg.DATA.ANN_FILE, int(cfg.MODEL.NUM_CLASSES))
     return HostViews(dataset) if dataset.split == "test" else HostClips(dataset)

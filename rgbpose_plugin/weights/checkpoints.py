@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from iopath.common.file_io import g_pathmgr
@@ -25,7 +25,8 @@ from ..errors import UserError
 from ..fileio import atomic_write_bytes
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_mmcv_checkpoint",
-           "list_checkpoints", "last_checkpoint", "checkpoint_path", "CheckpointError"]
+           "list_checkpoints", "last_checkpoint", "checkpoint_path", "checkpoint_position",
+           "CheckpointError"]
 
 
 class CheckpointError(UserError, RuntimeError):
@@ -39,6 +40,14 @@ def checkpoint_path(folder: str, epoch: int, iteration: int = 0) -> str:
     """``epoch`` epochs done (+ ``iteration`` iterations of the next, after a preemption)."""
     name = f"checkpoint_epoch_{epoch:05d}" + (f"_iter_{iteration:06d}" if iteration else "")
     return os.path.join(folder, "checkpoints", name + ".pyth")
+
+
+def checkpoint_position(path: str) -> Tuple[int, int]:
+    """``(epochs done, iterations of the next)`` that :func:`checkpoint_path` put in ``path``."""
+    match = _NAME.fullmatch(os.path.basename(path))
+    if match is None:
+        raise ValueError(f"{path!r} is not named like checkpoint_epoch_00005[_iter_000010].pyth")
+    return int(match.group(1)), int(match.group(2) or 0)
 
 
 def save_checkpoint(path: str, payload: Dict) -> str:
