@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config.checks import CHOICES
 from ..fileio import atomic_pickle, open_binary
-from .errors import AnnotationError
+from .errors import MAX_LISTED, AnnotationError, listed
 
 __all__ = ["read_annotation_file", "write_annotation_file", "select_split", "validate_annotation",
            "load_split", "ON_ERROR_CHOICES"]
@@ -29,7 +29,6 @@ __all__ = ["read_annotation_file", "write_annotation_file", "select_split", "val
 logger = logging.getLogger(__name__)
 
 ON_ERROR_CHOICES = CHOICES["DATA.ON_ERROR"]
-_MAX_LISTED = 20  # Problems spelled out in one message; the rest are counted.
 
 
 def read_annotation_file(path: str) -> Dict[str, Any]:
@@ -95,10 +94,8 @@ def select_split(data: Dict[str, Any], split: str, path: str = "<annotations>"
         selected.append(ann)
     missing = [f for f in splits[split] if f not in seen]
     if missing:
-        listed = ", ".join(map(repr, missing[:_MAX_LISTED]))
-        more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
         problems.append(f"{path}: split {split!r} lists {len(missing)} frame_dir(s) with no "
-                        f"annotation: {listed}{more}")
+                        f"annotation: {listed([repr(f) for f in missing])}")
     return selected, problems
 
 
@@ -158,16 +155,16 @@ def validate_annotation(ann: Any, num_joints: int, num_classes: Optional[int] = 
 
 
 def _report(problems: Sequence[str], on_error: str, path: str) -> None:
-    listed = "\n  ".join(problems[:_MAX_LISTED])
-    more = (f"\n  ... and {len(problems) - _MAX_LISTED} more"
-            if len(problems) > _MAX_LISTED else "")
+    lines = "\n  ".join(problems[:MAX_LISTED])
+    more = (f"\n  ... and {len(problems) - MAX_LISTED} more"
+            if len(problems) > MAX_LISTED else "")
     if on_error == "raise":
         raise AnnotationError(
-            f"{len(problems)} problem(s) in annotation file {path}:\n  {listed}{more}\n"
+            f"{len(problems)} problem(s) in annotation file {path}:\n  {lines}{more}\n"
             f"(fix the file, or set DATA.ON_ERROR skip to leave these samples out)",
             path=path)
     logger.warning("%d annotation problem(s) in %s; these samples are left out:\n  %s%s",
-                   len(problems), path, listed, more)
+                   len(problems), path, lines, more)
 
 
 def load_split(path: str, split: str, num_joints: int, num_classes: Optional[int] = None,

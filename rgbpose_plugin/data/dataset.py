@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from ..fileio import join, missing_local_files
 from .annotations import load_split
-from .errors import SampleBug, SampleError, VideoError
+from .errors import SampleBug, SampleError, VideoError, listed
 from .heatmaps import HeatmapSpec, heatmap_size
 from .options import SPLITS, DataOptions
 from .sampling import sample_modalities, train_rng
@@ -46,7 +46,6 @@ from .video import DecodedFrames, decode_frames
 __all__ = ["RGBPoseDataset", "collate", "draw_heatmaps", "to_device"]
 
 logger = logging.getLogger(__name__)
-_LISTED = 20  # missing videos named in one message; the rest are counted
 
 
 class RGBPoseDataset(Dataset):
@@ -119,20 +118,18 @@ class RGBPoseDataset(Dataset):
         if not missing:
             return
         o = self.options
-        listed = ", ".join(f"{paths[p]['frame_dir']!r} -> {p}" for p in missing[:_LISTED])
-        more = f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
+        names = listed([f"{paths[p]['frame_dir']!r} -> {p}" for p in missing])
         if o.video_prefix and "://" not in o.video_prefix and not os.path.isdir(o.video_prefix):
-            more += f" (there is no folder {o.video_prefix!r})"
+            names += f" (there is no folder {o.video_prefix!r})"
         what = (f"{self.source}: {len(missing)} of {len(paths)} video(s) of the {self.split} "
                 f"split not found (DATA.PATH_PREFIX {o.video_prefix!r} + frame_dir + "
-                f"DATA.VIDEO_EXT {o.video_ext!r}, or the annotation's 'filename'): "
-                f"{listed}{more}")
+                f"DATA.VIDEO_EXT {o.video_ext!r}, or the annotation's 'filename'): {names}")
         if o.on_error == "raise" or len(missing) == len(paths):
             raise VideoError(f"{what}. Fix DATA.PATH_PREFIX / DATA.VIDEO_EXT, or set "
                              f"DATA.ON_ERROR skip to leave these videos out", path=missing[0])
         logger.warning("%s; left out (DATA.ON_ERROR=skip)", what)
-        gone = {id(paths[p]) for p in missing}
-        self.annotations = [ann for ann in self.annotations if id(ann) not in gone]
+        gone = set(missing)
+        self.annotations = [ann for ann in self.annotations if self.video_path(ann) not in gone]
 
     # --- Dataset protocol ------------------------------------------------------------------
     def __len__(self) -> int:

@@ -8,9 +8,20 @@ therefore be constructible from a single string and picklable).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..errors import UserError
 
-__all__ = ["DataError", "AnnotationError", "SampleError", "VideoError", "SampleBug"]
+__all__ = ["DataError", "AnnotationError", "SampleError", "VideoError", "SampleBug",
+           "MAX_LISTED", "listed"]
+
+MAX_LISTED = 20  # items spelled out in one message; the rest are counted
+
+
+def listed(items: Sequence[str]) -> str:
+    """``"a, b, c"``, or the first :data:`MAX_LISTED` and ``" and N more"``."""
+    more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return ", ".join(items[:MAX_LISTED]) + more
 
 
 class DataError(UserError):
