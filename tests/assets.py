@@ -1,19 +1,32 @@
-"""Real test media, downloaded once and cached under ``~/.cache/rgbpose_plugin_tests/``.
+"""What tests share beyond fixtures: real test media and the command-line scripts.
 
-The Pose2Sim wheel on PyPI ships a short single-person clip (``cam01.mp4``: 1080x1920
+Real media are downloaded once and cached under ``~/.cache/rgbpose_plugin_tests/``. The
+Pose2Sim wheel on PyPI ships a short single-person clip (``cam01.mp4``: 1080x1920
 portrait, 60 fps, 100 frames, static camera). Tests that need it call
 :func:`pose2sim_video`, which skips the test when the clip cannot be fetched (offline).
+
+The scripts under ``tools/`` are not a package: :func:`load_tool` imports one as a module
+and :func:`run_tool` runs its ``main`` as ``python tools/<name>.py`` would, with the same
+exit status and one-line error reports.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from types import ModuleType
+from typing import Sequence
 
 import pytest
+
+from rgbpose_plugin.cli import report_errors
+
+TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 CACHE_DIR = Path.home() / ".cache" / "rgbpose_plugin_tests"
 _POSE2SIM = "pose2sim==0.10.49"
@@ -40,3 +53,18 @@ def pose2sim_video() -> Path:
             partial.write_bytes(wheel.read(_MEMBER))
             partial.replace(target)  # Atomic, so parallel runs never see half a file.
     return target
+
+
+@functools.cache
+def load_tool(name: str) -> ModuleType:
+    """The script ``tools/<name>.py`` as a module (loaded once)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", TOOLS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tool(name: str, argv: Sequence[str]) -> int:
+    """The exit status of ``python tools/<name>.py ARGV``, run in this process: a user's
+    mistake is one ``error: ...`` line on stderr and status 2."""
+    return report_errors(load_tool(name).main, list(argv))

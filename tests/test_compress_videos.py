@@ -1,23 +1,21 @@
-"""tools/compress_videos.py and rgbpose_plugin.data.compress on small generated AVI files."""
+"""tools/compress_videos.py and rgbpose_dataprep.compress on small generated AVI files."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from assets import run_tool
 
-from rgbpose_plugin.data.compress import (
+from rgbpose_dataprep.compress import (
     compress_videos,
     find_jobs,
     output_size,
     summarize,
 )
 from rgbpose_plugin.fileio import PART_SUFFIX
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "compress_videos.py"
 
 
 def _write_avi(path: Path, width: int, height: int, frames: int, noise: bool = False) -> None:
@@ -43,13 +41,6 @@ def _probe(path: Path) -> tuple[int, int, int, str]:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         return stream.width, stream.height, frames, stream.codec_context.name
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("compress_videos_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture()
@@ -127,17 +118,31 @@ def test_rerun_skips_finished_files_and_redoes_partial_ones(sources: Path, tmp_p
 
 
 def test_cli_exit_status_and_summary(sources: Path, tmp_path: Path, capsys):
-    tool = _load_tool()
     args = [str(sources), str(tmp_path / "dst"), "--height", "90", "--workers", "1",
             "--preset", "ultrafast"]
-    assert tool.main(args) == 1
+    assert run_tool("compress_videos", args) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "S001C003P001R001A001_rgb.avi" in out
     for bad in ("S001C003P001R001A001_rgb.avi", "S001C004P001R001A001_rgb.avi"):
         (sources / bad).unlink()
-    assert tool.main(args) == 0
+    assert run_tool("compress_videos", args) == 0
     assert "0 failed" in capsys.readouterr().out
-    assert tool.main([str(tmp_path / "missing"), str(tmp_path / "dst")]) == 2
+    assert run_tool("compress_videos", [str(tmp_path / "missing"), str(tmp_path / "dst")]) == 2
+
+
+def test_cli_folder_without_matching_files_is_an_error(tmp_path: Path, capsys):
+    """A folder where nothing matches the pattern (the wrong folder, or videos not named
+    *_rgb.avi) is a one-line error naming both, not "0 converted"."""
+    _write_avi(tmp_path / "src" / "clip.avi", 64, 36, 2)
+    status = run_tool("compress_videos", [str(tmp_path / "src"), str(tmp_path / "dst")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == f"error: no file under {tmp_path / 'src'} matches the pattern '*_rgb.avi' " \
+                  "(searched recursively)\n"
+    assert not (tmp_path / "dst").exists()
+    assert run_tool("compress_videos", [str(tmp_path / "src"), str(tmp_path / "dst"),
+                                        "--pattern", "*.avi", "--preset", "ultrafast"]) == 0
+    assert (tmp_path / "dst" / "clip.mp4").is_file()
 
 
 def test_duplicate_names_are_an_error(tmp_path: Path):

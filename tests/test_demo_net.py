@@ -18,6 +18,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from assets import run_tool
 from PIL import Image
 from trainer_fixtures import ROOT, TINY_CLASSES, make_tiny_dataset, tiny_cfg
 
@@ -26,7 +27,6 @@ from rgbpose_plugin.data import RGBPoseDataset
 from rgbpose_plugin.engine.tester import test as run_test
 from rgbpose_plugin.engine.trainer import train
 from rgbpose_plugin.inference import InferenceError, build_test_item, load_model, run_demo
-from rgbpose_plugin.inference.cli import main
 from rgbpose_plugin.weights.checkpoints import CheckpointError
 
 TOP_LINE = re.compile(r"^\s+(\d)\. (.+?)\s+(\d+\.\d+)%$")
@@ -130,7 +130,9 @@ def test_command_line(trained, tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     names = [n.upper() for n in TINY_CLASSES]
-    for header in ("Top-5 fused", "Top-5 rgb stream", "Top-5 pose stream"):
+    # 4 classes: every one is listed, under "Top-4" (not the --topk default of 5).
+    k = len(TINY_CLASSES)
+    for header in (f"Top-{k} fused", f"Top-{k} rgb stream", f"Top-{k} pose stream"):
         check_top(parse_top(res.stdout, header), names)
     assert "3 views" in res.stdout and "Annotated label: " in res.stdout
     report = json.loads((tmp_path / "out" / "prediction.json").read_text())
@@ -140,12 +142,13 @@ def test_command_line(trained, tmp_path):
 
 @pytest.mark.parametrize("stage, stream", [("rgb_only", "rgb"), ("pose_only", "pose")])
 def test_single_stream_models(trained, tmp_path, capsys, stage, stream):
-    status = main(["--checkpoint", trained["ckpt"][stage], "--video", str(trained["video"]),
-                   "--skeleton", str(trained["ann_file"]), "--out", str(tmp_path), "--no-video",
-                   "--quiet"])
+    status = run_tool("demo_net", ["--checkpoint", trained["ckpt"][stage],
+                                   "--video", str(trained["video"]),
+                                   "--skeleton", str(trained["ann_file"]), "--out", str(tmp_path),
+                                   "--no-video", "--quiet"])
     printed = capsys.readouterr().out
     assert status == 0
-    check_top(parse_top(printed, f"Top-5 ({stream} stream only"), TINY_CLASSES)
+    check_top(parse_top(printed, f"Top-{len(TINY_CLASSES)} ({stream} stream only"), TINY_CLASSES)
     other = "pose" if stream == "rgb" else "rgb"
     assert f"{other} stream" not in printed
     report = json.loads((tmp_path / "prediction.json").read_text())
@@ -182,10 +185,12 @@ def test_bad_input_is_named(trained, tmp_path, capsys):
     with pytest.raises(InferenceError, match="label map ntu60 has 60 class names but the model has 4"):
         run_demo(fused, str(video), out, skeleton=ann_file, labels="ntu60")
     # The command line prints the message and exits with status 2.
-    assert main(["--checkpoint", fused, "--video", str(tmp_path / "gone.mp4"), "--out", out]) == 2
+    assert run_tool("demo_net", ["--checkpoint", fused, "--video", str(tmp_path / "gone.mp4"),
+                                 "--out", out]) == 2
     assert f"error: video {tmp_path}/gone.mp4 does not exist" in capsys.readouterr().err
     # mmpose is built lazily, from the model files given on the command line.
-    assert main(["--checkpoint", fused, "--video", str(video), "--out", out, "--backend", "mmpose"]) == 2
+    assert run_tool("demo_net", ["--checkpoint", fused, "--video", str(video), "--out", out,
+                                 "--backend", "mmpose"]) == 2
     assert "mmpose backend: detector config None is not a file" in capsys.readouterr().err
 
 

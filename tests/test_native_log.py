@@ -3,7 +3,7 @@ stderr while errors and everything else pass."""
 
 import os
 
-from rgbpose_plugin.pose.native_log import NativeLogFilter
+from rgbpose_dataprep.pose.native_log import NativeLogFilter
 
 
 def test_noise_is_dropped_and_the_rest_passes(capfd, monkeypatch):

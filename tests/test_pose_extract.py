@@ -1,4 +1,5 @@
-"""Videos -> annotation file: format, per-video cache, failures, labels, splits, CLI.
+"""Videos -> annotation file: format, per-video cache, failures, labels, splits, and
+tools/extract_pose.py.
 
 A fake backend stands in for a pose model: it "detects" the bright square drawn in
 small synthetic videos, so the keypoints it reports are known without any model.
@@ -9,13 +10,13 @@ import pickle
 import av
 import numpy as np
 import pytest
+from assets import run_tool
 
+from rgbpose_dataprep.pose import base
+from rgbpose_dataprep.pose.annotate import annotate_video
+from rgbpose_dataprep.pose.base import PoseBackend
+from rgbpose_dataprep.pose.extract import extract_annotations, find_videos, parts_dir
 from rgbpose_plugin.fileio import VideoDecodeError, VideoFrames
-from rgbpose_plugin.pose import base
-from rgbpose_plugin.pose.annotate import annotate_video
-from rgbpose_plugin.pose.base import PoseBackend
-from rgbpose_plugin.pose.cli import main
-from rgbpose_plugin.pose.extract import extract_annotations, find_videos, parts_dir
 
 OFFSETS = np.linspace(-4, 4, 34, dtype=np.float32).reshape(17, 2)
 
@@ -242,7 +243,7 @@ def test_cli_exit_status_summary_and_labels(video_dir, tmp_path, capsys, fake_ba
     out = tmp_path / "out" / "ann.pkl"
     args = [str(video_dir), "--out", str(out), "--backend", "square", "--no-progress",
             "--labels", str(labels), "--split-by", "fold"]
-    assert main(args) == 1  # One video failed.
+    assert run_tool("extract_pose", args) == 1  # One video failed.
     printed = capsys.readouterr()
     assert "FAILED" in printed.out and "broken.mp4" in printed.out
     data = load(out)
@@ -253,11 +254,11 @@ def test_cli_exit_status_summary_and_labels(video_dir, tmp_path, capsys, fake_ba
 
     (video_dir / "broken.mp4").unlink()
     # A row whose video is gone is an error naming it, not a silently smaller dataset.
-    assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 2
+    assert run_tool("extract_pose", args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 2
     err = capsys.readouterr().err
     assert "names 1 video(s) not found among the input videos" in err and "['broken']" in err
     labels.write_text("video,label,fold\nalpha.mp4,walk,train\nbeta,run,val\n")  # stem works too
-    assert main(args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 0
+    assert run_tool("extract_pose", args[:-2] + ["--val-ratio", "0.5", "--seed", "3"]) == 0
     split = load(out)["split"]
     assert sorted(split) == ["train", "val"]
     assert sorted(split["train"] + split["val"]) == ["alpha", "beta"]
@@ -270,11 +271,11 @@ def test_cli_input_errors_exit_2_before_extracting(video_dir, tmp_path, capsys,
     out = tmp_path / "ann.pkl"
     base_args = [str(video_dir / "alpha.mp4"), str(video_dir / "beta.mp4"), "--out", str(out),
                  "--backend", "square", "--no-progress"]
-    assert main(base_args + ["--labels", str(labels)]) == 2
+    assert run_tool("extract_pose", base_args + ["--labels", str(labels)]) == 2
     assert "beta" in capsys.readouterr().err
-    assert main(base_args + ["--split-by", "fold"]) == 2
+    assert run_tool("extract_pose", base_args + ["--split-by", "fold"]) == 2
     assert "--split-by needs --labels" in capsys.readouterr().err
-    assert main(base_args + ["--label-map", str(tmp_path / "none.txt")]) == 2
+    assert run_tool("extract_pose", base_args + ["--label-map", str(tmp_path / "none.txt")]) == 2
     assert "none.txt" in capsys.readouterr().err
     assert not out.exists()
 

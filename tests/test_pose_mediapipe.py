@@ -16,9 +16,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from assets import pose2sim_video
+from assets import pose2sim_video, run_tool
 
-from rgbpose_plugin.pose.mediapipe_backend import MEDIAPIPE_TO_COCO17, landmarks_to_coco17
+from rgbpose_dataprep.pose.mediapipe_backend import MEDIAPIPE_TO_COCO17, landmarks_to_coco17
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL = ("mediapipe is not installed; install it with: pip install --no-deps "
@@ -89,7 +89,7 @@ def test_landmarks_to_coco17_picks_and_scales():
 
 
 def test_missing_mediapipe_names_the_install_command(monkeypatch):
-    from rgbpose_plugin.pose import create_pose_backend
+    from rgbpose_dataprep.pose import create_pose_backend
 
     monkeypatch.setitem(sys.modules, "mediapipe", None)
     with pytest.raises(ImportError, match=r"pip install --no-deps mediapipe==0\.10\.21"):
@@ -97,7 +97,7 @@ def test_missing_mediapipe_names_the_install_command(monkeypatch):
 
 
 def test_cpu_only_and_unshipped_weights_are_explained(mediapipe_ok):
-    from rgbpose_plugin.pose import create_pose_backend
+    from rgbpose_dataprep.pose import create_pose_backend
 
     with pytest.raises(ValueError, match="CPU only"):
         create_pose_backend("mediapipe", device="cuda:0")
@@ -108,7 +108,7 @@ def test_cpu_only_and_unshipped_weights_are_explained(mediapipe_ok):
 @pytest.fixture(scope="module")
 def pose2sim_annotation(mediapipe_ok):
     """MediaPipe's annotation of the Pose2Sim clip (extracted once for this module)."""
-    from rgbpose_plugin.pose import annotate_video, create_pose_backend
+    from rgbpose_dataprep.pose import annotate_video, create_pose_backend
 
     with create_pose_backend("mediapipe") as backend:
         return annotate_video(pose2sim_video(), backend, max_persons=2)
@@ -163,8 +163,6 @@ def write_subclip(src: Path, dst: Path, start: int, count: int, scale: int = 4) 
 
 
 def test_tool_over_a_folder_with_a_corrupt_video(mediapipe_ok, tmp_path):
-    from rgbpose_plugin.pose.cli import main
-
     src = pose2sim_video()
     folder = tmp_path / "clips"
     folder.mkdir()
@@ -189,7 +187,7 @@ def test_tool_over_a_folder_with_a_corrupt_video(mediapipe_ok, tmp_path):
         assert ann["keypoint_score"].mean() > 0.5  # The person is found at 1/4 size too.
 
     # Rerun in-process: the two good videos are reused, the corrupt one fails again.
-    assert main(cmd[2:]) == 1
+    assert run_tool("extract_pose", cmd[2:]) == 1
 
 
 def test_extracted_annotation_trains_and_evaluates_through_the_dataset(pose2sim_annotation, tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rgbpose_plugin.pose.metadata import read_labels_csv, split_by_column, split_by_ratio
+from rgbpose_dataprep.pose.metadata import read_labels_csv, split_by_column, split_by_ratio
 
 
 def write(tmp_path, text, name="labels.csv"):

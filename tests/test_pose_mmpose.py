@@ -11,14 +11,15 @@ Not exercised: real OpenMMLab models, their pre/post-processing and accuracy.
 import subprocess
 import sys
 import types
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from rgbpose_plugin.pose import create_pose_backend
-from rgbpose_plugin.pose.mmpose_backend import filter_person_boxes, pose_samples_to_arrays
+from rgbpose_dataprep.pose import create_pose_backend
+from rgbpose_dataprep.pose.mmpose_backend import filter_person_boxes, pose_samples_to_arrays
 
 # (x1, y1, x2, y2), score, label: two people, then three detections to drop.
 DETECTIONS = [
@@ -160,7 +161,7 @@ def test_no_person_means_no_pose_call(fake_openmmlab, model_files):
 def test_video_through_mmpose_backend_keeps_person_slots(fake_openmmlab, model_files, tmp_path):
     import av
 
-    from rgbpose_plugin.pose import annotate_video
+    from rgbpose_dataprep.pose import annotate_video
 
     path = tmp_path / "two_people.mp4"
     with av.open(str(path), "w") as container:
@@ -204,8 +205,10 @@ def test_missing_openmmlab_gives_install_hint(monkeypatch, model_files):
 
 
 def test_importing_the_plugin_imports_no_pose_framework():
+    tools = Path(__file__).resolve().parents[1] / "tools"
     code = (
-        "import sys, rgbpose_plugin, rgbpose_plugin.pose, rgbpose_plugin.pose.cli; "
+        f"import sys; sys.path.insert(0, {str(tools)!r}); "
+        "import rgbpose_plugin, rgbpose_dataprep.pose, extract_pose, demo_net; "
         "bad = [m for m in ('mmpose', 'mmdet', 'mmcv', 'mediapipe') if m in sys.modules]; "
         "assert not bad, bad"
     )

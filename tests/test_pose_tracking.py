@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rgbpose_plugin.pose.tracking import PoseTracker, box_iou, greedy_match, keypoint_boxes
+from rgbpose_dataprep.pose.tracking import PoseTracker, box_iou, greedy_match, keypoint_boxes
 
 
 def person(cx, cy, size=20.0, score=0.9, rng=None):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from assets import run_tool
 
-from rgbpose_plugin.demo_data import (
+from rgbpose_dataprep.demo_data import (
     CLASSES,
     generate_sample,
     make_demo_dataset,
@@ -18,9 +18,8 @@ from rgbpose_plugin.demo_data import (
     render_frames,
     select_classes,
 )
-from rgbpose_plugin.demo_data.body import ELBOW, WRIST
+from rgbpose_dataprep.demo_data.body import ELBOW, WRIST
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_demo_data.py"
 H, W = 540, 960  # The scene: keypoints and img_shape (the videos are stored at half size).
 
 
@@ -192,14 +191,12 @@ def test_bad_arguments_name_the_problem(tmp_path: Path):
 
 
 def test_command_line_tool(tmp_path: Path):
-    spec = importlib.util.spec_from_file_location("make_demo_data_tool", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     out = tmp_path / "demo"
-    assert tool.main(["--out", str(out), "--videos-per-class", "1", "--classes", "clap",
-                      "--min-frames", "12", "--max-frames", "12", "--workers", "1",
-                      "--preset", "ultrafast"]) == 0
+    assert run_tool("make_demo_data", ["--out", str(out), "--videos-per-class", "1",
+                                       "--classes", "clap", "--min-frames", "12",
+                                       "--max-frames", "12", "--workers", "1",
+                                       "--preset", "ultrafast"]) == 0
     data = _load(out / "annotations.pkl")
     assert [a["frame_dir"] for a in data["annotations"]] == ["clap_000"]
     assert (out / "videos" / "clap_000.mp4").is_file()
-    assert tool.main(["--out", str(out), "--classes", "dance"]) == 2
+    assert run_tool("make_demo_data", ["--out", str(out), "--classes", "dance"]) == 2

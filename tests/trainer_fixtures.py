@@ -22,7 +22,7 @@ def device_opts(device: str) -> list:
 
 
 def make_tiny_dataset(folder: Path) -> Path:
-    from rgbpose_plugin.demo_data import make_demo_dataset
+    from rgbpose_dataprep.demo_data import make_demo_dataset
 
     return make_demo_dataset(folder, seed=0, videos_per_class=3, num_frames=(16, 20),
                              classes=TINY_CLASSES, workers=1)

@@ -4,7 +4,9 @@
     python tools/compress_videos.py SRC_DIR DST_DIR [--workers 8] [--height 540] [--crf 23]
 
 SRC_DIR is searched recursively. Finished outputs are skipped, so an interrupted run can
-be restarted; files that fail are listed at the end and the exit status is 1.
+be restarted; files that fail are listed at the end and the exit status is 1. A wrong
+request (no SRC_DIR, no file matching --pattern in it, an odd --height) is one line
+``error: ...`` and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import argparse
 import os
 import sys
 
-from rgbpose_plugin.data.compress import compress_videos, summarize
+from rgbpose_dataprep.compress import compress_videos, summarize
+from rgbpose_plugin.cli import report_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,17 +39,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        results = compress_videos(
-            args.src_dir, args.dst_dir, workers=args.workers, height=args.height,
-            crf=args.crf, preset=args.preset, pattern=args.pattern,
-            strip_suffix=args.strip_suffix, allow_frame_mismatch=args.allow_frame_mismatch)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    results = compress_videos(
+        args.src_dir, args.dst_dir, workers=args.workers, height=args.height,
+        crf=args.crf, preset=args.preset, pattern=args.pattern,
+        strip_suffix=args.strip_suffix, allow_frame_mismatch=args.allow_frame_mismatch)
     print(summarize(results))
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

@@ -1,18 +1,91 @@
 #!/usr/bin/env python
-"""Classify one video with a trained checkpoint: top-5 classes, a picture, an MP4.
+"""Classify one video with a trained checkpoint: its top classes, a picture, an MP4.
 
     python tools/demo_net.py --checkpoint RUN_DIR|STAGE_DIR|CKPT --video VIDEO --out OUT_DIR \
         [--cfg CFG.yaml] [--skeleton ANN.pkl] [--labels ntu60|ntu120|FILE] [--views N] \
         [--backend mediapipe|mmpose ...] [--opts KEY VALUE ...]
 
 Writes OUT_DIR/prediction.png, prediction.mp4, prediction.json (and skeleton.pkl when
-the skeleton was extracted). Run with --help for every option; the logic lives in
+the skeleton was extracted). Exit status 2 for bad input (missing video or checkpoint, a
+checkpoint that does not fit the config, a skeleton file without the video, ...): the
+message names the file. Run with --help for every option; the logic lives in
 rgbpose_plugin.inference.
 """
 
+from __future__ import annotations
+
+import argparse
+import logging
 import sys
 
-from rgbpose_plugin.inference.cli import main
+from rgbpose_dataprep.pose import available_pose_backends, backend_options
+from rgbpose_plugin.cli import report_errors
+from rgbpose_plugin.inference import format_result, run_demo
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="demo_net.py",
+        description="Classify one video with a trained RGBPoseConv3D (or rgb-only / pose-only) "
+        "checkpoint; print the top-5 classes and write prediction.png, prediction.mp4 and "
+        "prediction.json to --out.")
+    p.add_argument("--checkpoint", required=True,
+                   help="a run folder of tools/run_net.py (its fused model), a stage folder "
+                   "(the checkpoint its DONE.json names) or a .pyth file")
+    p.add_argument("--video", required=True, help="the video to classify")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--cfg", dest="cfg_file", default=None,
+                   help="config YAML (default: the config stored in the checkpoint); a recipe "
+                   "config is set to the checkpoint's stage, as tools/run_net.py tests it")
+    p.add_argument("--skeleton", help="annotation file (.pkl) holding the video's skeleton "
+                   "(matched by frame_dir = the video's file stem); default: extract it now")
+    p.add_argument("--labels", help="class names: ntu60, ntu120, or a .txt/.csv file "
+                   "(default: labels.txt beside the config's DATA.ANN_FILE, else indices)")
+    p.add_argument("--views", type=_positive_int, help="test clips (default TEST.NUM_ENSEMBLE_VIEWS)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--topk", type=_positive_int, default=5,
+                   help="classes listed (default 5; all of them when the model has fewer)")
+    p.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
+    p.add_argument("--video-size", type=_positive_int, default=640,
+                   help="longer side of the annotated MP4 in pixels (default 640)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
+
+    g = p.add_argument_group("skeleton extraction (without --skeleton)")
+    g.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
+    g.add_argument("--max-persons", type=_positive_int, default=2, help="persons kept (default 2)")
+    g.add_argument("--pose-device", default="cpu",
+                   help="device of the pose backend (mmpose: e.g. cuda:0; mediapipe: cpu only)")
+    g.add_argument("--det-config", help="mmpose: mmdet person detector config")
+    g.add_argument("--det-checkpoint", help="mmpose: detector weights (file or URL)")
+    g.add_argument("--pose-config", help="mmpose: top-down COCO-17 pose model config")
+    g.add_argument("--pose-checkpoint", help="mmpose: pose model weights (file or URL)")
+    g.add_argument("--det-score-thr", type=float, default=0.7, help="mmpose: min box score")
+    g.add_argument("--det-area-thr", type=float, default=1600.0, help="mmpose: min box area (px^2)")
+    p.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
+                   help="config overrides KEY VALUE ... (last on the command line)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    result = run_demo(
+        args.checkpoint, args.video, args.out, cfg_file=args.cfg_file, opts=args.opts,
+        skeleton=args.skeleton, labels=args.labels, views=args.views, backend=args.backend,
+        backend_options=backend_options(args.backend, args.pose_device, vars(args)),
+        max_persons=args.max_persons, device=args.device, topk=args.topk,
+        write_video=not args.no_video, video_size=args.video_size, progress=not args.quiet)
+    print(format_result(result, args.topk))
+    return 0
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

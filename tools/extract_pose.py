@@ -1,15 +1,71 @@
+#!/usr/bin/env python
 """Extract skeletons from videos into an annotation file (pyskl / mmaction2 format).
 
     python tools/extract_pose.py VIDEO_OR_DIR [...] --out ann.pkl \
         [--backend mediapipe|mmpose] [--labels labels.csv] [--label-map ntu60] \
         [--split-by COLUMN | --val-ratio 0.2 --seed 0] [--device cpu]
 
-Run with --help for every option; the logic lives in rgbpose_plugin.pose.cli.
+Exit status: 0 when every video was annotated, 1 when some failed (the file still holds
+the others), 2 for bad arguments or inputs (nothing extracted). The logic lives in
+rgbpose_dataprep.pose.
 """
 
+from __future__ import annotations
+
+import argparse
 import sys
 
-from rgbpose_plugin.pose.cli import main
+from rgbpose_dataprep.pose import available_pose_backends, backend_options, open_backend, plan_extraction
+from rgbpose_plugin.cli import report_errors
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="extract_pose.py",
+        description="Extract COCO-17 skeletons from videos into a pyskl/mmaction2-style "
+        "annotation pickle.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR", help="video files or folders")
+    p.add_argument("--out", required=True, help="annotation file to write (.pkl)")
+    p.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
+    p.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0 (mmpose only)")
+    p.add_argument("--recursive", action="store_true", help="search folders recursively")
+    p.add_argument("--max-persons", type=int, default=2, help="persons kept per video (default 2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    g = p.add_argument_group("labels and splits")
+    g.add_argument("--labels", help="CSV with columns video,label[,...]; without it labels are -1")
+    g.add_argument("--label-map", help="ntu60, ntu120, or a .txt/.csv of class names")
+    s = g.add_mutually_exclusive_group()
+    s.add_argument("--split-by", metavar="COLUMN", help="split by this column of --labels")
+    s.add_argument("--val-ratio", type=float, help="seeded stratified train/val split")
+    g.add_argument("--seed", type=int, default=0, help="seed of --val-ratio (default 0)")
+
+    m = p.add_argument_group("mmpose backend")
+    m.add_argument("--det-config")
+    m.add_argument("--det-checkpoint")
+    m.add_argument("--pose-config")
+    m.add_argument("--pose-checkpoint")
+    m.add_argument("--det-score-thr", type=float, default=0.7)
+    m.add_argument("--det-area-thr", type=float, default=1600.0)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    job = plan_extraction(args.inputs, recursive=args.recursive, labels_csv=args.labels,
+                          label_map=args.label_map, split_by=args.split_by,
+                          val_ratio=args.val_ratio, seed=args.seed)
+    backend = open_backend(args.backend, **backend_options(args.backend, args.device, vars(args)))
+    classes = job.write_class_names(args.out)
+    if classes is not None:
+        print(f"Class names (sorted, index = line number - 1) written to {classes}")
+    with backend:
+        result = job.run(args.out, backend, max_persons=args.max_persons,
+                         progress=not args.no_progress)
+    print(result.summary())
+    return 0 if result.ok else 1
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

@@ -3,7 +3,8 @@
 
     python tools/make_demo_data.py --out data/demo [--seed 0] [--videos-per-class 20]
 
-See rgbpose_plugin/demo_data for what the videos show and why.
+See rgbpose_dataprep/demo_data for what the videos show and why. A wrong request (an
+unknown class, too few frames) is one line ``error: ...`` and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import argparse
 import sys
 import time
 
-from rgbpose_plugin.demo_data import CLASSES, make_demo_dataset
+from rgbpose_dataprep.demo_data import CLASSES, make_demo_dataset
+from rgbpose_plugin.cli import report_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,17 +38,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.time()
-    try:
-        ann_file = make_demo_dataset(
-            args.out, seed=args.seed, videos_per_class=args.videos_per_class,
-            num_frames=(args.min_frames, args.max_frames), classes=args.classes,
-            workers=args.workers, crf=args.crf, preset=args.preset, progress=True)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    ann_file = make_demo_dataset(
+        args.out, seed=args.seed, videos_per_class=args.videos_per_class,
+        num_frames=(args.min_frames, args.max_frames), classes=args.classes,
+        workers=args.workers, crf=args.crf, preset=args.preset, progress=True)
     print(f"wrote {ann_file} and its videos in {time.time() - start:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

@@ -1,4 +1,4 @@
-"""Inference on your own video: top-5 classes, a summary picture and an annotated MP4.
+"""Inference on your own video: its top classes, a summary picture and an annotated MP4.
 
 Quick use (``tools/demo_net.py`` is the command line of the same)::
 
@@ -9,15 +9,16 @@ Quick use (``tools/demo_net.py`` is the command line of the same)::
     print(format_top(result.prediction))
 
 Modules: ``model_loading`` (checkpoint + config), ``skeleton`` (annotation file or
-on-the-fly extraction), ``predictor`` (test-pipeline
-input and scores), ``drawing`` / ``picture`` / ``annotated_video`` (outputs), ``demo``
-(the steps together), ``cli`` (the command line).
+on-the-fly extraction), ``predictor`` (test-pipeline input and scores), ``drawing`` /
+``picture`` / ``annotated_video`` (outputs), ``demo`` (the steps together, and the text
+``tools/demo_net.py`` prints), ``checkpoint_path`` (a run or stage folder -> its
+checkpoint). A video without a skeleton file gets one from :mod:`rgbpose_dataprep.pose`.
 """
 
-from .demo import DemoResult, format_top, run_demo
-from .errors import InferenceError
+from ..errors import InferenceError
+from .demo import DemoResult, format_result, format_top, run_demo
 from .model_loading import load_model, resolve_config
 from .predictor import Prediction, build_test_item, predict
 
-__all__ = ["DemoResult", "InferenceError", "Prediction", "build_test_item", "format_top",
-           "load_model", "predict", "resolve_config", "run_demo"]
+__all__ = ["DemoResult", "InferenceError", "Prediction", "build_test_item", "format_result",
+           "format_top", "load_model", "predict", "resolve_config", "run_demo"]

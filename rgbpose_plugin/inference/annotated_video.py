@@ -15,9 +15,9 @@ import av
 import numpy as np
 from PIL import Image
 
+from ..errors import InferenceError
 from ..fileio import VideoDecodeError, VideoFrames, write_h264
 from .drawing import draw_banner, draw_skeleton
-from .errors import InferenceError
 from .picture import keypoints_at
 from .predictor import Prediction
 

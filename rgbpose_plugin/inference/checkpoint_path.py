@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import InferenceError
 from ..recipe import DONE_FILE
 from ..stage_graph import STAGES
-from .errors import InferenceError
 
 __all__ = ["resolve_checkpoint"]
 

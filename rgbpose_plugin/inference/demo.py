@@ -1,7 +1,7 @@
 """Classify your own video with a trained checkpoint and explain the result in pictures.
 
-:func:`run_demo` does the work and returns a :class:`DemoResult`; :func:`main` is the
-command line of ``tools/demo_net.py``. Steps:
+:func:`run_demo` does the work and returns a :class:`DemoResult`; :func:`format_result`
+is what ``tools/demo_net.py`` prints of it. Steps:
 
 1. load the checkpoint and its config (:mod:`.model_loading`);
 2. take the skeleton from ``--skeleton`` or extract it now (:mod:`.skeleton`);
@@ -23,16 +23,16 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 
+from ..errors import InferenceError
 from ..labels.lookup import LabelMapError, resolve_class_names
 from .annotated_video import write_annotated_video
 from .checkpoint_path import resolve_checkpoint
-from .errors import InferenceError
 from .model_loading import load_model
 from .picture import frame_tiles, save_picture, shown_frames
 from .predictor import Prediction, build_test_item, predict
 from .skeleton import annotated_label, check_skeleton, extract_skeleton, save_skeleton, skeleton_from_file
 
-__all__ = ["DemoResult", "run_demo", "format_top"]
+__all__ = ["DemoResult", "run_demo", "format_result", "format_top"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
              video_size: int = 640, progress: bool = False) -> DemoResult:
     """Classify ``video`` with ``checkpoint``; write the picture, MP4 and JSON to ``out_dir``.
 
-    Raises :class:`~.errors.InferenceError` (or a data / checkpoint error) naming the file
+    Raises :class:`~rgbpose_plugin.errors.InferenceError` (or a data / checkpoint error) naming the file
     for a missing video, an unreadable or mismatched checkpoint, a skeleton file without
     this video, or a label map of the wrong size.
     """
@@ -160,7 +160,9 @@ def _report(video: Path, checkpoint: str, cfg_file: Optional[str], cfg, predicti
 
 
 def format_top(prediction: Prediction, k: int = 5) -> str:
-    """The top-``k`` classes of the fused score and of each stream, as printed text."""
+    """The top-``k`` classes of the fused score and of each stream, as printed text; every
+    class, headed "Top-<number of classes>", when the model has fewer than ``k``."""
+    k = min(k, len(prediction.class_names))
     streams = [s for s in prediction.streams if s != "fused"]
     views = f"{prediction.num_views} views"
     if len(streams) == 1:  # a single-stream model: its scores are the fused ones
@@ -174,3 +176,15 @@ def format_top(prediction: Prediction, k: int = 5) -> str:
                 for t in prediction.top(stream, k)]
         blocks.append("\n".join([header] + rows))
     return "\n\n".join(blocks)
+
+
+def format_result(result: DemoResult, topk: int = 5) -> str:
+    """What ``tools/demo_net.py`` prints: the top classes, the annotated label (when the
+    skeleton file has one), the files written and the time of each step."""
+    lines = [format_top(result.prediction, topk)]
+    truth = result.report["annotated_label"]
+    if truth is not None:
+        lines.append(f"\nAnnotated label: {truth['name']}")
+    lines.append("\nWrote " + ", ".join(result.outputs.values()))
+    lines.append("Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
+    return "\n".join(lines)

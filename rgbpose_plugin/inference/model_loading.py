@@ -15,13 +15,13 @@ import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..config import ConfigError, get_cfg, load_cfg, merge_opts, stage_cfg
+from ..errors import InferenceError
 from ..host.config import native_cfg_from_host
 from ..models import build_model
 from ..stage_graph import stage_that_tests
 from ..weights import state_problems, summarize_problems
 from ..weights.checkpoints import load_checkpoint
 from .checkpoint_path import resolve_checkpoint
-from .errors import InferenceError
 
 __all__ = ["config_from_checkpoint", "resolve_config", "load_model"]
 

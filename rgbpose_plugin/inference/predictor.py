@@ -20,9 +20,9 @@ import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..data import DataError, DataOptions, RGBPoseDataset
+from ..errors import InferenceError
 from ..model_kinds import model_kind
 from ..scores import mean_probability, view_probabilities
-from .errors import InferenceError
 
 __all__ = ["Prediction", "build_test_item", "predict"]
 

@@ -12,9 +12,10 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from rgbpose_dataprep.pose import VideoDecodeError, annotate_video, create_pose_backend
+
 from ..data import AnnotationError, read_annotation_file, validate_annotation, write_annotation_file
-from ..pose import VideoDecodeError, annotate_video, create_pose_backend
-from .errors import InferenceError
+from ..errors import InferenceError
 
 __all__ = ["skeleton_from_file", "extract_skeleton", "save_skeleton", "check_skeleton",
            "annotated_label"]

@@ -2,39 +2,46 @@
 
 Quick use (the command line ``tools/extract_pose.py`` does the same)::
 
-    from rgbpose_plugin.pose import create_pose_backend, extract_annotations, find_videos
+    from rgbpose_dataprep.pose import create_pose_backend, extract_annotations, find_videos
 
     with create_pose_backend("mediapipe") as backend:
         result = extract_annotations(find_videos(["videos/"]), "ann.pkl", backend)
     print(result.summary())
 
 Modules: ``base`` (the backend interface and factory), ``mediapipe_backend`` and
-``mmpose_backend`` (imported only when chosen), ``video`` (PyAV frames), ``tracking``
-(stable person order), ``annotate`` (one video), ``extract`` (many videos, cache),
-``metadata`` (labels CSV, splits), ``cli`` (the command line).
+``mmpose_backend`` (imported only when chosen), ``tracking`` (stable person order),
+``annotate`` (one video), ``extract`` (many videos, cache), ``metadata`` (labels CSV,
+splits), ``job`` (a command line's inputs checked up front, then the extraction). Frames
+are decoded by :mod:`rgbpose_plugin.fileio`.
 """
 
-from ..fileio import VideoDecodeError, VideoFrames
+from rgbpose_plugin.fileio import VideoDecodeError, VideoFrames
+
 from .annotate import annotate_video
 from .base import (
     COCO17_NAMES,
+    MMPOSE_OPTIONS,
     NUM_KEYPOINTS,
     FramePoses,
     PoseBackend,
     available_pose_backends,
+    backend_options,
     create_pose_backend,
     register_pose_backend,
 )
 from .extract import VIDEO_EXTENSIONS, ExtractionResult, extract_annotations, find_videos
-from .metadata import LabelTable, read_labels_csv, split_by_column, split_by_ratio
+from .job import ExtractionJob, open_backend, plan_extraction
+from .metadata import LabelTable, choose_splits, read_labels_csv, split_by_column, split_by_ratio
 from .tracking import PoseTracker
 
 __all__ = [
     "COCO17_NAMES",
+    "MMPOSE_OPTIONS",
     "NUM_KEYPOINTS",
     "FramePoses",
     "PoseBackend",
     "available_pose_backends",
+    "backend_options",
     "create_pose_backend",
     "register_pose_backend",
     "annotate_video",
@@ -42,7 +49,11 @@ __all__ = [
     "ExtractionResult",
     "extract_annotations",
     "find_videos",
+    "ExtractionJob",
+    "open_backend",
+    "plan_extraction",
     "LabelTable",
+    "choose_splits",
     "read_labels_csv",
     "split_by_column",
     "split_by_ratio",

@@ -10,6 +10,10 @@ conversion for a whole folder tree:
   ``<name>.mp4`` is always a finished file and a re-run skips it;
 * a file that fails (corrupt, unreadable, fewer frames than its header promises) is
   reported and the others go on.
+
+A wrong request (a missing source folder, no file matching the pattern, two sources
+with one output name, an odd height) raises :class:`~rgbpose_plugin.errors.DataPrepError`
+before any file is converted.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from typing import Iterable, List
 
 from tqdm import tqdm
 
-from ..fileio import DEFAULT_FPS, open_video, write_h264
+from rgbpose_plugin.errors import DataPrepError
+from rgbpose_plugin.fileio import DEFAULT_FPS, open_video, write_h264
 
 
 def output_size(width: int, height: int, out_height: int) -> tuple[int, int]:
     """(width, height) scaled to ``out_height``, aspect kept, width rounded to even."""
     if out_height <= 0 or out_height % 2:
-        raise ValueError(f"output height must be a positive even number, got {out_height}")
+        raise DataPrepError(f"output height must be a positive even number, got {out_height}")
     out_width = max(2, 2 * round(width * out_height / height / 2))
     return out_width, out_height
 
@@ -66,20 +71,25 @@ def find_jobs(src_dir: Path, dst_dir: Path, pattern: str = "*_rgb.avi",
     """All files under ``src_dir`` (recursively) matching ``pattern``, sorted by name.
 
     NTU's archives unpack into several sub-folders; outputs go flat into ``dst_dir``, so
-    two sources with the same name are an error rather than a silent overwrite.
+    two sources with the same name are an error rather than a silent overwrite. A folder
+    where nothing matches is an error too (most likely the wrong folder or pattern).
     """
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     if not src_dir.is_dir():
-        raise FileNotFoundError(f"source folder {src_dir} does not exist")
+        raise DataPrepError(f"source folder {src_dir} does not exist")
     jobs, seen = [], {}
     for src in sorted(src_dir.rglob(pattern)):
         if not src.is_file():
             continue
         name = output_name(src, strip_suffix)
         if name in seen:
-            raise ValueError(f"{src} and {seen[name]} would both be written to {dst_dir / name}")
+            raise DataPrepError(f"{src} and {seen[name]} would both be written to "
+                                f"{dst_dir / name}")
         seen[name] = src
         jobs.append(Job(src, dst_dir / name))
+    if not jobs:
+        raise DataPrepError(f"no file under {src_dir} matches the pattern {pattern!r} "
+                            f"(searched recursively)")
     return jobs
 
 

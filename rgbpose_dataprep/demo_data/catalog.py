@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
+from rgbpose_plugin.errors import DataPrepError
+
 Colour = Tuple[int, int, int]
 
 
@@ -65,7 +67,7 @@ def select_classes(names: Optional[Sequence[str]] = None) -> Tuple[ActionClass, 
     by_name = {c.name: c for c in CLASSES}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise ValueError(f"unknown demo class(es) {unknown}; choose from {sorted(by_name)}")
+        raise DataPrepError(f"unknown demo class(es) {unknown}; choose from {sorted(by_name)}")
     if len(set(names)) != len(names):
-        raise ValueError(f"demo classes listed twice in {list(names)}")
+        raise DataPrepError(f"demo classes listed twice in {list(names)}")
     return tuple(by_name[n] for n in names)

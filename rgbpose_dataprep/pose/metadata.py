@@ -9,7 +9,8 @@ The labels CSV has a header row with at least the columns ``video`` and ``label`
 * any other columns are kept, e.g. a ``split`` column for :func:`split_by_column`.
 
 Splits map a split name to a list of ``frame_dir``: :func:`split_by_column` uses a CSV
-column, :func:`split_by_ratio` draws a seeded, per-class (stratified) train/val split.
+column, :func:`split_by_ratio` draws a seeded, per-class (stratified) train/val split, and
+:func:`choose_splits` picks one of them (or the single split ``"all"``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Union
 
-from ..labels import is_int
+from rgbpose_plugin.labels import is_int
 
-__all__ = ["LabelTable", "read_labels_csv", "split_by_column", "split_by_ratio"]
+__all__ = ["LabelTable", "choose_splits", "read_labels_csv", "split_by_column", "split_by_ratio"]
 
 
 @dataclass
@@ -154,3 +155,17 @@ def split_by_ratio(
         train += members[n_val:]
     return {"train": sorted(train), "val": sorted(val)}
 
+
+
+def choose_splits(table: Optional[LabelTable], stems: Iterable[str], *,
+                  split_by: Optional[str] = None, val_ratio: Optional[float] = None,
+                  seed: int = 0) -> Dict[str, List[str]]:
+    """The splits of ``stems``: by the column ``split_by`` of the labels CSV, by the seeded
+    ``val_ratio`` (stratified by label when there is a ``table``), else one split ``"all"``."""
+    if split_by:
+        if table is None:
+            raise ValueError("--split-by needs --labels (the column is read from it)")
+        return split_by_column(table, split_by)
+    if val_ratio is not None:
+        return split_by_ratio(stems, table.labels if table is not None else None, val_ratio, seed)
+    return {"all": sorted(stems)}

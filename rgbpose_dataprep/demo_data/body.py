@@ -18,7 +18,7 @@ from typing import Dict
 
 import numpy as np
 
-from ..keypoints import joint_index
+from rgbpose_plugin.keypoints import joint_index
 
 Pose = Dict[str, np.ndarray]
 

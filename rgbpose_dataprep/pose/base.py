@@ -6,18 +6,18 @@ order, caching, the annotation file) is shared code that only sees this interfac
 new backend is one class with a ``__call__``.
 
 Backends are looked up lazily: ``create_pose_backend("mmpose")`` imports mmpose only
-then, never when the plugin is imported.
+then, never when the plugin or this package is imported.
 """
 
 from __future__ import annotations
 
 import abc
 import importlib
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ..keypoints import COCO17_NAMES
+from rgbpose_plugin.keypoints import COCO17_NAMES
 
 __all__ = [
     "COCO17_NAMES",
@@ -29,6 +29,8 @@ __all__ = [
     "register_pose_backend",
     "create_pose_backend",
     "available_pose_backends",
+    "MMPOSE_OPTIONS",
+    "backend_options",
 ]
 
 NUM_KEYPOINTS = len(COCO17_NAMES)
@@ -96,8 +98,8 @@ def check_poses(keypoints: np.ndarray, scores: np.ndarray, source: str) -> Frame
 
 # name -> "module:attribute" (imported on first use) or a factory callable.
 _BACKENDS: Dict[str, Union[str, Callable[..., PoseBackend]]] = {
-    "mediapipe": "rgbpose_plugin.pose.mediapipe_backend:MediaPipePoseBackend",
-    "mmpose": "rgbpose_plugin.pose.mmpose_backend:MMPoseBackend",
+    "mediapipe": "rgbpose_dataprep.pose.mediapipe_backend:MediaPipePoseBackend",
+    "mmpose": "rgbpose_dataprep.pose.mmpose_backend:MMPoseBackend",
 }
 
 
@@ -133,3 +135,18 @@ def create_pose_backend(name: str, **kwargs: Any) -> PoseBackend:
         module_name, attr = factory.split(":")
         factory = getattr(importlib.import_module(module_name), attr)
     return factory(**kwargs)
+
+
+# The mmpose backend's model files and thresholds, as a command line names them.
+MMPOSE_OPTIONS = ("det_config", "det_checkpoint", "pose_config", "pose_checkpoint",
+                  "det_score_thr", "det_area_thr")
+
+
+def backend_options(name: str, device: str, settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The keyword arguments of ``create_pose_backend(name, ...)``: ``device``, and for
+    mmpose the :data:`MMPOSE_OPTIONS` entries of ``settings`` (e.g. ``vars(args)`` of a
+    command line)."""
+    options: Dict[str, Any] = {"device": device}
+    if name == "mmpose":
+        options.update({key: settings.get(key) for key in MMPOSE_OPTIONS})
+    return options

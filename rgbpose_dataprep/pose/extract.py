@@ -17,8 +17,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from tqdm import tqdm
 
-from ..data.annotations import write_annotation_file
-from ..fileio import atomic_pickle
+from rgbpose_plugin.data.annotations import write_annotation_file
+from rgbpose_plugin.fileio import atomic_pickle
+
 from .annotate import annotate_video
 from .base import PoseBackend
 

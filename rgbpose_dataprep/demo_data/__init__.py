@@ -15,12 +15,12 @@ Modules, in the order data flows:
 * :mod:`.scene`    -- background, camera shake, actor, bystander and standing objects
 * :mod:`.render`   -- drawing frames with PIL
 * :mod:`.annotate` -- detector-like noise and missing joints for the annotation
-* :mod:`.dataset`  -- videos, splits and the pickle on disk
+* :mod:`.write`    -- videos, splits and the pickle on disk
 """
 
 from .catalog import CLASSES, ActionClass, select_classes
-from .dataset import generate_sample, make_demo_dataset, make_splits, write_video
 from .render import render_frame, render_frames
+from .write import generate_sample, make_demo_dataset, make_splits, write_video
 
 __all__ = [
     "CLASSES",

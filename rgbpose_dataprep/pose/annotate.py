@@ -7,7 +7,8 @@ from typing import Any, Dict, Union
 
 from tqdm import tqdm
 
-from ..fileio import VideoDecodeError, VideoFrames
+from rgbpose_plugin.fileio import VideoDecodeError, VideoFrames
+
 from .base import PoseBackend, check_poses
 from .tracking import PoseTracker
 
@@ -28,7 +29,7 @@ def annotate_video(
     it), ``img_shape`` and ``original_shape`` ((H, W) of the decoded frames),
     ``total_frames``, ``keypoint`` float32 ``M x T x 17 x 2`` (pixels) and
     ``keypoint_score`` float32 ``M x T x 17``; persons are ordered as
-    :class:`~rgbpose_plugin.pose.tracking.PoseTracker` orders them.
+    :class:`~rgbpose_dataprep.pose.tracking.PoseTracker` orders them.
     """
     path = Path(path)
     frames = VideoFrames(path)

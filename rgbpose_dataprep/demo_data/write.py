@@ -27,8 +27,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from tqdm import tqdm
 
-from ..data.annotations import write_annotation_file
-from ..fileio import write_h264
+from rgbpose_plugin.data.annotations import write_annotation_file
+from rgbpose_plugin.errors import DataPrepError
+from rgbpose_plugin.fileio import write_h264
+
 from .annotate import annotate
 from .catalog import ActionClass, select_classes
 from .render import render_frame
@@ -59,7 +61,7 @@ def _rng(seed: int, *keys: Union[int, str]) -> np.random.Generator:
 def _frame_range(num_frames: FrameRange) -> Tuple[int, int]:
     low, high = (num_frames, num_frames) if isinstance(num_frames, int) else num_frames
     if not 8 <= low <= high:
-        raise ValueError(f"num_frames must be >= 8 and low <= high, got {num_frames}")
+        raise DataPrepError(f"num_frames must be >= 8 and low <= high, got {num_frames}")
     return int(low), int(high)
 
 
@@ -149,7 +151,7 @@ def make_demo_dataset(out_dir: Union[str, Path], *, seed: int = 0, videos_per_cl
     chosen = select_classes(classes)
     _frame_range(num_frames)
     if videos_per_class < 1:
-        raise ValueError(f"videos_per_class must be >= 1, got {videos_per_class}")
+        raise DataPrepError(f"videos_per_class must be >= 1, got {videos_per_class}")
     out_dir = Path(out_dir)
     video_dir = out_dir / "videos"
     video_dir.mkdir(parents=True, exist_ok=True)
