@@ -12,9 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from typing import Iterator
+from typing import Iterator, Sequence
 
-__all__ = ["ConfigError", "Interrupted", "UserError", "raise_if_interrupted", "stop_signals"]
+__all__ = ["AnnotationError", "ConfigError", "DataError", "DataPrepError", "InferenceError",
+           "Interrupted", "MAX_LISTED", "SampleBug", "SampleError", "UserError", "VideoError",
+           "listed", "raise_if_interrupted", "stop_signals"]
+
+MAX_LISTED = 20  # items spelled out in one message; the rest are counted
+
+
+def listed(items: Sequence[str]) -> str:
+    """``"a, b, c"``, or the first :data:`MAX_LISTED` and ``" and N more"``."""
+    more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return ", ".join(items[:MAX_LISTED]) + more
 
 
 class UserError(Exception):
@@ -23,6 +33,64 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A config file, override or value is wrong; the message names the key and source."""
+
+
+class DataError(UserError):
+    """Bad input data (the data pipeline's errors). ``str(err)`` says everything needed
+    to fix it: the file, the sample (``frame_dir``) and what is wrong, so that the text
+    alone is enough when a DataLoader worker re-raises it in the main process (PyTorch
+    rebuilds worker exceptions from their message, so these are constructible from a
+    single string and picklable)."""
+
+    def __init__(self, message: str = "", *, frame_dir: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.frame_dir = frame_dir
+        self.path = path
+
+    def __reduce__(self):
+        # Keep the attributes across pickling (DataLoader workers, multiprocessing).
+        return (_rebuild_data_error, (type(self), str(self), self.frame_dir, self.path))
+
+
+def _rebuild_data_error(cls, message: str, frame_dir: str, path: str) -> DataError:
+    return cls(message, frame_dir=frame_dir, path=path)
+
+
+class AnnotationError(DataError):
+    """The annotation file, or one annotation in it, is malformed."""
+
+
+class SampleError(DataError):
+    """One sample cannot be produced (its video or its skeletons are unusable).
+
+    With ``DATA.ON_ERROR = "skip"`` the dataset logs and counts these and returns
+    another sample instead.
+    """
+
+
+class VideoError(SampleError):
+    """The video file is missing, unreadable, corrupt or has no usable frames."""
+
+
+class SampleBug(RuntimeError):
+    """An unexpected exception while producing one sample: a bug (in the pipeline, or a
+    kind of bad data that no check foresaw), never skipped. The message names the sample;
+    the original exception is its cause. Not a :class:`UserError`: the tools report it
+    with exit status 1 and its traceback in the stage's log."""
+
+
+class InferenceError(UserError, RuntimeError):
+    """Bad input for inference (video, checkpoint, config, skeleton, labels).
+
+    The message always names the file at fault, so a command line can print it as is.
+    """
+
+
+class DataPrepError(UserError, ValueError):
+    """Bad input for data preparation (``rgbpose_dataprep``): a missing folder, no file
+    matching a pattern, a labels CSV or label map that does not fit the videos, a pose
+    backend that cannot be built, an impossible setting. The message names the file,
+    folder or setting."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -20,7 +20,7 @@ from typing import Tuple
 
 from .errors import ConfigError
 
-__all__ = ["ModelKind", "MODEL_KINDS", "model_kind", "kind_by_key", "kind_by_dataset"]
+__all__ = ["ModelKind", "MODEL_KINDS", "model_kind", "kind_by_key"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,3 @@ def model_kind(name: str) -> ModelKind:
 def kind_by_key(key: str) -> ModelKind:
     """The kind whose short name is ``key`` (``"rgbpose"``, ``"rgb"``, ``"pose"``)."""
     return _find("key", key, "model kind")
-
-
-def kind_by_dataset(dataset: str) -> ModelKind:
-    """The kind a ``TRAIN.DATASET`` / ``TEST.DATASET`` name feeds (any letter case)."""
-    return _find("dataset", dataset.lower(), "dataset")

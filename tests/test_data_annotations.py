@@ -9,7 +9,7 @@ import pytest
 from data_fixtures import make_annotation, write_annotation_file
 
 from rgbpose_plugin.data.annotations import load_split, read_annotation_file
-from rgbpose_plugin.data.errors import AnnotationError
+from rgbpose_plugin.errors import AnnotationError
 
 
 def _file(tmp_path, anns, splits=None):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from data_fixtures import all_frames, make_video
 
-from rgbpose_plugin.data.errors import DataError, SampleError, VideoError
 from rgbpose_plugin.data.video import decode_frames
+from rgbpose_plugin.errors import DataError, SampleError, VideoError
 
 
 @pytest.fixture(scope="module")

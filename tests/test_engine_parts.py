@@ -99,7 +99,7 @@ def test_lr_policies_are_pyslowfasts():
     cfg.SOLVER.WARMUP_EPOCHS, cfg.SOLVER.COSINE_AFTER_WARMUP = 2.0, True
     # PySlowFast's lr_func_cosine with the warm-up offset: epoch 6 is half-way from 2 to 10.
     assert lr_at_epoch(cfg, 6.0) == pytest.approx(0.02 + 0.18 * 0.5)
-    cfg.SOLVER.LR_POLICY = "steps"  # the plugin's former policy: a clear error
+    cfg.SOLVER.LR_POLICY = "steps"  # not a policy: the error says how to write a step decay
     with pytest.raises(ValueError, match="steps_with_relative_lrs with STEPS \\[0, 12, 16\\]"):
         lr_at_epoch(cfg, 3.0)
     cfg.SOLVER.LR_POLICY, cfg.SOLVER.STEPS, cfg.SOLVER.LRS = "steps_with_relative_lrs", [4], [1]

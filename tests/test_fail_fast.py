@@ -19,8 +19,8 @@ import pytest
 import torch
 from trainer_fixtures import ROOT, make_tiny_dataset, tiny_cfg
 
-from rgbpose_plugin.data.errors import SampleBug, VideoError
 from rgbpose_plugin.engine.loader import _worker_init, batches, worker_error
+from rgbpose_plugin.errors import SampleBug, VideoError
 
 RUN_NET = ROOT / "tools" / "run_net.py"
 BOUND_S = 90  # a failing tiny run takes ~10 s here; a hang is stopped at this bound
@@ -272,7 +272,7 @@ def test_worker_error_leaves_other_errors_alone():
     assert worker_error(ValueError("plain")) is None
     wrapped = SampleBug("Caught SampleBug in DataLoader worker process 1.\nOriginal Traceback "
                         "(most recent call last):\n  File \"x.py\", line 1\n"
-                        "rgbpose_plugin.data.errors.SampleBug: two\nlines\n")
+                        "rgbpose_plugin.errors.SampleBug: two\nlines\n")
     assert str(worker_error(wrapped)) == "two\nlines" and type(worker_error(wrapped)) is SampleBug
 
 

@@ -19,16 +19,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..config.checks import CHOICES
+from ..config.checks import check_value
+from ..errors import MAX_LISTED, AnnotationError, listed
 from ..fileio import atomic_pickle, open_binary
-from .errors import MAX_LISTED, AnnotationError, listed
 
 __all__ = ["read_annotation_file", "write_annotation_file", "select_split", "validate_annotation",
-           "load_split", "ON_ERROR_CHOICES"]
+           "load_split"]
 
 logger = logging.getLogger(__name__)
-
-ON_ERROR_CHOICES = CHOICES["DATA.ON_ERROR"]
 
 
 def read_annotation_file(path: str) -> Dict[str, Any]:
@@ -175,8 +173,7 @@ def load_split(path: str, split: str, num_joints: int, num_classes: Optional[int
     ``on_error="raise"`` any problem raises :class:`AnnotationError` listing them all;
     with ``"skip"`` they are logged and the bad samples are left out.
     """
-    if on_error not in ON_ERROR_CHOICES:
-        raise ValueError(f"DATA.ON_ERROR must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
+    check_value("DATA.ON_ERROR", on_error, "load_split")
     data = read_annotation_file(path)
     selected, problems = select_split(data, split, path)
     usable = []

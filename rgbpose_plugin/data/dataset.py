@@ -14,13 +14,12 @@ Item contract (the model takes the list of pathway tensors in this order)::
 
 With ``heatmaps_on_device`` the pose tensor is left out of ``inputs`` and the item carries
 ``"pose_keypoint"`` float32 ``(M, T', V_j, 2)`` in heatmap pixels, ``"pose_score"``
-``(M, T', V_j)`` (test: a leading view axis) and ``"heatmap_spec"``; :func:`collate` pads
-persons with score 0 and :func:`draw_heatmaps` draws the maps where the batch is (after
-:func:`to_device`) and appends them to ``inputs``.
+``(M, T', V_j)`` (test: a leading view axis) and ``"heatmap_spec"``; :mod:`.batching`
+pads persons with score 0 when it collates items, and draws the maps where the batch is.
 
 Bad samples: with ``on_error="raise"`` a :class:`SampleError` names the sample and file;
 with ``"skip"`` the failure is logged, counted (``meta["skipped"]`` of the item served
-instead, summed per batch by :func:`collate`) and the next video is used.
+instead, summed per batch by :func:`~.batching.collate`) and the next video is used.
 """
 
 from __future__ import annotations
@@ -34,16 +33,16 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..errors import SampleBug, SampleError, VideoError, listed
 from ..fileio import join, missing_local_files
 from .annotations import load_split
-from .errors import SampleBug, SampleError, VideoError, listed
 from .heatmaps import HeatmapSpec, heatmap_size
 from .options import SPLITS, DataOptions
 from .sampling import sample_modalities, train_rng
 from .transforms import Compose, frames, geometry, normalize_frames
 from .video import DecodedFrames, decode_frames
 
-__all__ = ["RGBPoseDataset", "collate", "draw_heatmaps", "to_device"]
+__all__ = ["RGBPoseDataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ class RGBPoseDataset(Dataset):
         gives the time for NTU's 114,480), so a wrong path fails now, naming all missing
         files at once, and not in a loader worker hours later. With ``on_error="skip"``
         the videos not found are logged and left out of the split."""
-        if not self.options.uses_rgb:
+        if "rgb" not in self.options.streams:
             return
         paths = {self.video_path(ann): ann for ann in self.annotations}
         missing = missing_local_files(list(paths))
@@ -296,69 +295,3 @@ def _with_frames(sample: Dict[str, Any], decoded: DecodedFrames) -> Dict[str, An
         keypoint = keypoint * torch.tensor([np.float32(new_w / old_w), np.float32(new_h / old_h)])
     return {"imgs": decoded.frames.permute(0, 3, 1, 2),  # (U, 3, H, W), channels-last
             "img_shape": (new_h, new_w), "keypoint": keypoint}
-
-
-def _pad_persons(tensors: List[Tensor], person_dim: int) -> Tensor:
-    """Stack tensors that differ in the person axis, padding with zeros (score 0)."""
-    most = max(t.shape[person_dim] for t in tensors)
-    padded = []
-    for t in tensors:
-        extra = most - t.shape[person_dim]
-        if extra:
-            shape = list(t.shape)
-            shape[person_dim] = extra
-            t = torch.cat([t, t.new_zeros(shape)], person_dim)
-        padded.append(t)
-    return torch.stack(padded)
-
-
-def collate(batch: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """DataLoader ``collate_fn``: stack inputs per pathway; labels, indices as tensors.
-
-    Adds ``"skipped"`` (messages of samples skipped to fill this batch) and
-    ``"num_skipped"``; with on-device heatmaps, pads and stacks the keypoints.
-    """
-    if not batch:
-        raise ValueError("collate: empty batch")
-    out: Dict[str, Any] = {
-        "inputs": [torch.stack([b["inputs"][k] for b in batch])
-                   for k in range(len(batch[0]["inputs"]))],
-        "label": torch.tensor([b["label"] for b in batch], dtype=torch.long),
-        "index": torch.tensor([b["index"] for b in batch], dtype=torch.long),
-        "meta": [b["meta"] for b in batch],
-    }
-    out["skipped"] = [msg for b in batch for msg in b["meta"].get("skipped", [])]
-    out["num_skipped"] = len(out["skipped"])
-    if "pose_keypoint" in batch[0]:
-        person_dim = batch[0]["pose_keypoint"].dim() - 4  # 0, or 1 with a view axis
-        out["pose_keypoint"] = _pad_persons([b["pose_keypoint"] for b in batch], person_dim)
-        out["pose_score"] = _pad_persons([b["pose_score"] for b in batch], person_dim)
-        out["heatmap_spec"] = batch[0]["heatmap_spec"]
-    return out
-
-
-def to_device(batch: Dict[str, Any], device: torch.device | str,
-              non_blocking: bool = False) -> Dict[str, Any]:
-    """A copy of a collated batch with its tensors (inputs, labels, keypoints) on ``device``."""
-    out = dict(batch)
-    out["inputs"] = [x.to(device, non_blocking=non_blocking) for x in batch["inputs"]]
-    for key in ("label", "pose_keypoint", "pose_score"):
-        if key in batch:
-            out[key] = batch[key].to(device, non_blocking=non_blocking)
-    return out
-
-
-def draw_heatmaps(batch: Dict[str, Any]) -> Dict[str, Any]:
-    """With on-device heatmaps: a copy of ``batch`` whose ``inputs`` end with the heatmaps,
-    drawn from its keypoints on their device. Other batches come back unchanged."""
-    if "pose_keypoint" not in batch:
-        return batch
-    out = dict(batch)
-    kp, score, spec = out.pop("pose_keypoint"), out.pop("pose_score"), out.pop("heatmap_spec")
-    if kp.dim() == 6:  # test: (B, V, M, T, J, 2)
-        maps = spec(kp.flatten(0, 1), score.flatten(0, 1))
-        maps = maps.view(*kp.shape[:2], *maps.shape[1:])
-    else:
-        maps = spec(kp, score)
-    out["inputs"] = list(out["inputs"]) + [maps]
-    return out

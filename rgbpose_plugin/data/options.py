@@ -21,14 +21,21 @@ from dataclasses import dataclass, field, replace
 from typing import Tuple
 
 from ..config import REFERENCE_TEST_SEED
+from ..config.checks import check_heatmap_channels, check_value
 from ..keypoints import KeypointLayout
 from ..model_kinds import MODEL_KINDS, kind_by_key
-from .annotations import ON_ERROR_CHOICES
 
 __all__ = ["DataOptions", "MODES", "SPLITS"]
 
 MODES = tuple(kind.key for kind in MODEL_KINDS)  # a model kind's inputs
 SPLITS = ("train", "val", "test")
+# The config key of each field with a rule: the key's rule (config/checks.py) applies.
+_FIELD_KEYS = {
+    "num_frames": "DATA.NUM_FRAMES", "pose_num_frames": "DATA.POSE_NUM_FRAMES",
+    "num_views": "TEST.NUM_ENSEMBLE_VIEWS", "repeat": "DATA.REPEAT",
+    "resize_scale": "RGBPOSE.TRANSFORM.RESIZE_SCALE", "train_size": "DATA.TRAIN_CROP_SIZE",
+    "test_size": "DATA.TEST_CROP_SIZE", "on_error": "DATA.ON_ERROR",
+}
 
 
 @dataclass(frozen=True)
@@ -74,28 +81,16 @@ class DataOptions:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"data mode must be one of {MODES}, got {self.mode!r}")
-        if self.on_error not in ON_ERROR_CHOICES:
-            raise ValueError(f"DATA.ON_ERROR must be one of {ON_ERROR_CHOICES}, got {self.on_error!r}")
-        for name in ("num_frames", "pose_num_frames", "num_views", "repeat", "resize_scale",
-                     "train_size", "test_size"):
-            if int(getattr(self, name)) <= 0:
-                raise ValueError(f"data option {name} must be positive, got "
-                                 f"{getattr(self, name)}")
-        if self.mode != "rgb" and not (self.with_kp or self.with_limb):
-            raise ValueError("RGBPOSE.HEATMAP: WITH_KP or WITH_LIMB must be set")
+        # Options are also built directly (tests, inference): the config's rules apply.
+        for name, key in _FIELD_KEYS.items():
+            check_value(key, getattr(self, name), f"data option {name}")
+        if "pose" in self.streams:
+            check_heatmap_channels(self.with_kp, self.with_limb, "data options")
 
     @property
-    def streams(self):
+    def streams(self) -> Tuple[str, ...]:
         """The model inputs this mode makes, in order (``("rgb", "pose")``, ...)."""
         return kind_by_key(self.mode).streams
-
-    @property
-    def uses_rgb(self) -> bool:
-        return "rgb" in self.streams
-
-    @property
-    def uses_pose(self) -> bool:
-        return "pose" in self.streams
 
     @classmethod
     def from_cfg(cls, cfg, split: str, mode: str) -> DataOptions:

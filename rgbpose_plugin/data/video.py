@@ -28,8 +28,8 @@ import torch
 from av.video.reformatter import VideoReformatter
 from torch import Tensor
 
+from ..errors import VideoError
 from ..fileio import VideoDecodeError, open_video
-from .errors import VideoError
 
 __all__ = ["decode_frames", "DecodedFrames"]
 

@@ -11,21 +11,14 @@ import math
 import torch
 import torch.nn as nn
 
+from ..config.checks import check_lr_schedule, scaled_base_lr
+
 __all__ = ["build_optimizer", "scaled_base_lr", "lr_at_epoch", "set_lr"]
 
 
-def scaled_base_lr(cfg) -> float:
-    """BASE_LR, scaled linearly when the total batch (TRAIN.BATCH_SIZE per shard times
-    NUM_SHARDS) differs from SOLVER.REFERENCE_BATCH_SIZE (when that is set)."""
-    ref = cfg.SOLVER.REFERENCE_BATCH_SIZE
-    total = cfg.TRAIN.BATCH_SIZE * max(1, cfg.NUM_SHARDS)
-    return cfg.SOLVER.BASE_LR * (total / ref if ref > 0 else 1.0)
-
-
 def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
-    """SGD with momentum; BN parameters get ``BN.WEIGHT_DECAY`` (the reference decays all)."""
-    if cfg.SOLVER.OPTIMIZING_METHOD != "sgd":
-        raise ValueError(f"SOLVER.OPTIMIZING_METHOD {cfg.SOLVER.OPTIMIZING_METHOD!r}: only 'sgd'")
+    """SGD with momentum (SOLVER.OPTIMIZING_METHOD's one value); BN parameters get
+    ``BN.WEIGHT_DECAY`` (the reference decays all)."""
     bn, rest = [], []
     for module in model.modules():
         params = [p for p in module.parameters(recurse=False) if p.requires_grad]
@@ -39,37 +32,25 @@ def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
 def _cosine(cfg, base: float, epoch: float) -> float:
     s = cfg.SOLVER
     offset = s.WARMUP_EPOCHS if s.COSINE_AFTER_WARMUP else 0.0
-    if not s.COSINE_END_LR < base:
-        raise ValueError(f"SOLVER.COSINE_END_LR ({s.COSINE_END_LR}) must be below the base "
-                         f"learning rate ({base})")
     progress = (epoch - offset) / (s.MAX_EPOCH - offset)
     return s.COSINE_END_LR + (base - s.COSINE_END_LR) * (math.cos(math.pi * progress) + 1) / 2
 
 
 def _steps_with_relative_lrs(cfg, base: float, epoch: float) -> float:
     s = cfg.SOLVER
-    steps = list(s.STEPS)
-    if not steps or steps[0] != 0 or len(s.LRS) != len(steps):
-        raise ValueError(
-            f"SOLVER.LR_POLICY steps_with_relative_lrs needs SOLVER.STEPS starting at 0 and "
-            f"one SOLVER.LRS factor per step (PySlowFast's meaning); got STEPS {steps}, "
-            f"LRS {list(s.LRS)}")
-    index = sum(epoch >= step for step in steps) - 1  # the last step reached
+    index = sum(epoch >= step for step in s.STEPS) - 1  # the last step reached
     return base * s.LRS[index]
 
 
-# PySlowFast looks policies up as lr_func_<LR_POLICY>; these are its two, same formulas.
+# PySlowFast looks policies up as lr_func_<LR_POLICY>; these are its two, same formulas
+# (config/checks.py lists them as SOLVER.LR_POLICY's allowed values).
 _POLICIES = {"cosine": _cosine, "steps_with_relative_lrs": _steps_with_relative_lrs}
 
 
 def _schedule_lr(cfg, epoch: float) -> float:
-    policy = cfg.SOLVER.LR_POLICY
-    if policy not in _POLICIES:
-        hint = (" (the former 'steps' with STEPS [12, 16] and GAMMA 0.1 is "
-                "steps_with_relative_lrs with STEPS [0, 12, 16] and LRS [1, 0.1, 0.01])"
-                if policy == "steps" else "")
-        raise ValueError(f"SOLVER.LR_POLICY {policy!r}: use one of {sorted(_POLICIES)}{hint}")
-    return _POLICIES[policy](cfg, scaled_base_lr(cfg), epoch)
+    # The config's rule for these keys: a config built by hand gets the same error.
+    check_lr_schedule(cfg)
+    return _POLICIES[cfg.SOLVER.LR_POLICY](cfg, scaled_base_lr(cfg), epoch)
 
 
 def lr_at_epoch(cfg, epoch: float) -> float:
