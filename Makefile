@@ -24,7 +24,8 @@ DEMO_CLASSES := clap squat jump kick drink_red_cup drink_blue_cup wave_green_fla
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	# torch/torchvision first, pinned: these versions install from local files here.
+	# torch/torchvision first, pinned to the versions the suite is tested with, so that the
+	# install of the package below keeps them.
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[dev]"
 	# mediapipe (offline pose backend): the dependencies it really uses first, then mediapipe

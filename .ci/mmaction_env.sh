@@ -3,7 +3,7 @@
 #
 # The plugin's own environment stays on current numpy; mmaction2 1.2.0 needs numpy < 2
 # (np.Inf in its pose transforms), hence a second venv. Tests marked `mmaction` run in
-# it (tests/test_mmaction_env.py starts them). On failure this script writes the reason
+# it (tests/test_mmaction_suite.py starts them). On failure this script writes the reason
 # to <venv>.failed, which that test reports as its skip reason.
 #
 #   bash .ci/mmaction_env.sh [VENV]
@@ -41,7 +41,8 @@ step "torch" $PIP install -q torch==2.14.1 torchvision==0.29.1
 step "mmaction2 stack" $PIP install -q mmengine==0.10.7 mmcv-lite==2.1.0 mmaction2==1.2.0 \
     numpy==1.26.4 opencv-python==4.10.0.84 opencv-contrib-python==4.10.0.84 \
     importlib_metadata decord "setuptools<81"
-# The plugin itself, without its numpy-2 era pins; only what importing it needs.
+# What importing the plugin needs, then the plugin itself without its declared dependencies,
+# so that pip changes nothing of the stack above.
 step "plugin deps" $PIP install -q pytorchvideo==0.1.5 fvcore iopath av tqdm pytest
 step "plugin" $PIP install -q --no-deps -e .
 step "patch drn import" "$VENV/bin/python" .ci/mmaction_patch_drn.py

@@ -3,7 +3,7 @@
 The wheel lacks ``mmaction/models/localizers/drn/`` (upstream issue mmaction2#2714), yet
 ``mmaction/models/localizers/__init__.py`` imports it, so ``import mmaction.models``
 fails. We wrap that one import in ``try/except ImportError``; DRN (a temporal grounding
-model) is unused here. The script is idempotent and fails loudly if the line moved.
+model) is not used by the plugin. The script is idempotent and fails loudly if the line moved.
 """
 
 import importlib.util

@@ -2,7 +2,7 @@
 # The demo's table for RNG_SEED 1 and 2 (the demo data's own seed stays 0): is the ordering
 # rgb-only, pose-only < late fusion < RGBPoseConv3D robust, not one lucky run?
 #
-#   bash benchmarks/demo_seeds.sh        # ~2 x 5.5 min on 2 idle cores (+ the install once)
+#   bash benchmarks/demo_seeds.sh        # two full demo runs on the CPU (+ the install once)
 #
 # Seed 1 is `make demo` itself (output/demo, reused when already finished); seed 2 runs
 # into output/demo_seed2. Both tables are printed at the end.

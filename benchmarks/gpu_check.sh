@@ -1,25 +1,23 @@
 #!/usr/bin/env bash
-# Everything this project has to measure on a GPU, in one command (at most 9 minutes: the three
-# steps are capped at 90 + 330 + 120 s; expected about 5 minutes on one H200):
-#   bash benchmarks/gpu_bundle.sh          # first, on a machine with PyPI (see there)
-#   bash benchmarks/gpu_check.sh           # then on the GPU machine, from the repository root
+# What the project measures on a GPU, in one command, from the repository root after
+# `make install` (at most 9 minutes: the three steps are capped at 90 + 330 + 120 s):
+#   bash benchmarks/gpu_check.sh
 # 1. the trainer's fast-path tests on CUDA: bf16 step, fp16 + GradScaler, channels_last_3d
 #    (train and test views), heatmaps drawn on the GPU vs shipped;
 # 2. bench_train.py: clips/s for fp32, bf16, bf16 + channels_last_3d, + torch.compile, and the
 #    full step with the real loader at 0..12 workers, heatmaps in the workers vs on the GPU;
 # 3. bench_loader.py: samples/s per worker process, resident memory over 2,000 samples.
-# Logs go to $OUT when set, else output/gpu_check/
-# QUICK=1 shrinks every run (a smoke test of this script, on any machine).
+# PY: the Python to use (default .venv/bin/python, else python3). Logs go to $OUT when set,
+# else output/gpu_check/. QUICK=1 shrinks every run (a smoke test of this script, on any
+# machine). Exit status 1 when a step failed or ran out of time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=${OUT:-output/gpu_check}
 mkdir -p "$LOG"
-PY=${PY:-python3}
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-if [ -d .gpu_bundle ]; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu_site .gpu_bundle/whl/*.whl || exit 1
-    export PYTHONPATH="$PYTHONPATH:$PWD/.gpu_bundle/site:/tmp/gpu_site"
+if [ -z "${PY:-}" ]; then
+    if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi
 fi
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if [ "${QUICK:-0}" = 1 ]; then
     TRAIN=(--tiny --steps 1 --workers 0 1 --no-compile); LOADER=(--tiny --workers 0 1 --samples 16 --memory-samples 200)
 else

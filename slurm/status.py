@@ -7,16 +7,16 @@ Reads OUTPUT_DIR/slurm/jobs.json (written by slurm/submit.py). For each job of t
 submission (or the N-th, 0-based; negative counts from the end) it prints the SLURM state;
 for a finished job, its outcome: on failure the remote traceback, the last lines of its
 stderr and the paths of its logs. Exit status: 0 all done and ok, 1 some failed,
-3 some still pending or running.
+2 nothing submitted for OUTPUT_DIR, 3 some still pending or running.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 
+from rgbpose_plugin.cli import report_errors
 from rgbpose_plugin.launch import describe_states, job_report, jobs_from_manifest, manifest_path
 
 
@@ -31,12 +31,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    manifest = manifest_path(args.output_dir)
-    if not os.path.exists(manifest):
-        print(f"no {manifest}: nothing was submitted with slurm/submit.py for this OUTPUT_DIR",
-              file=sys.stderr)
-        return 2
-    jobs = jobs_from_manifest(manifest, args.submission)
+    jobs = jobs_from_manifest(manifest_path(args.output_dir), args.submission)
     for line in describe_states(jobs):
         print(line)
     code = 0
@@ -51,4 +46,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

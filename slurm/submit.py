@@ -24,11 +24,9 @@ import sys
 from typing import Dict, List, Optional
 
 import rgbpose_plugin  # noqa: F401  (registers models and datasets)
-from rgbpose_plugin.cli import add_config_args, config_from_args
-from rgbpose_plugin.errors import UserError
+from rgbpose_plugin.cli import add_config_args, config_from_args, report_errors
 from rgbpose_plugin.launch import (
     JobReport,
-    SlurmUnavailable,
     load_cluster_yaml,
     plan_jobs,
     prepare_cfg,
@@ -83,23 +81,16 @@ def _print_report(report: JobReport) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Submit (or print) the jobs; a bad option or config raises a UserError before any is queued."""
     args = parse_args(argv)
-    try:  # a bad option or config stops here, before anything is queued
-        cluster = load_cluster_yaml(args.cluster_cfg) if args.cluster_cfg else {}
-        opts = resolve_options(_cli_options(args), cluster)
-        cfg = prepare_cfg(config_from_args(args), opts)
-        plan = plan_jobs(cfg, args.stage)
-    except (OSError, ValueError, UserError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cluster = load_cluster_yaml(args.cluster_cfg) if args.cluster_cfg else {}
+    opts = resolve_options(_cli_options(args), cluster)
+    cfg = prepare_cfg(config_from_args(args), opts)
+    plan = plan_jobs(cfg, args.stage)
     if not plan:
         print(f"nothing to submit: every stage in {cfg.OUTPUT_DIR} is done")
         return 0
-    try:
-        submitted = submit_plan(cfg, opts, plan, dry_run=args.dry_run)
-    except SlurmUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    submitted = submit_plan(cfg, opts, plan, dry_run=args.dry_run)
     if args.dry_run:
         for planned, script in zip(plan, submitted):
             print(f"# ===== job {planned.name}: stages {', '.join(planned.stages)} =====\n{script}")
@@ -122,4 +113,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main))

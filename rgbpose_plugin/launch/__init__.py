@@ -3,17 +3,37 @@
 * :mod:`.options` -- job options: defaults, a cluster YAML, the command line;
 * :mod:`.submit`  -- the job plan (stage-1 jobs in parallel, then the rest) and submission;
 * :mod:`.job`     -- what runs in every task: ranks from SLURM, DDP, preemption handling;
-* :mod:`.monitor` -- waiting for jobs, and their errors and log paths for the user.
+* :mod:`.monitor` -- waiting for jobs, and their errors and log paths for the user;
+* :mod:`.node_loss` and :mod:`.after_step` -- a job that lost a node requeues itself.
 
-Command lines: ``slurm/submit.py`` and ``slurm/status.py``.
+Command lines: ``slurm/submit.py``, ``slurm/status.py`` and ``slurm/after_step.py`` (which
+every job's batch script runs when its step failed).
 """
 
+from .after_step import check_failed_step
 from .job import RecipeJob, distributed_cfg, run_stages
-from .monitor import JobReport, describe_states, job_report, jobs_from_manifest, tail, wait_for_jobs
-from .options import SlurmOptions, load_cluster_yaml, parse_mem_gb, parse_time_min, resolve_options
+from .monitor import (
+    JobReport,
+    NothingSubmitted,
+    describe_states,
+    job_report,
+    jobs_from_manifest,
+    tail,
+    wait_for_jobs,
+)
+from .options import (
+    SlurmOptionError,
+    SlurmOptions,
+    load_cluster_yaml,
+    parse_mem_gb,
+    parse_time_min,
+    resolve_options,
+)
 from .submit import (
     PlannedJob,
+    RecipeExecutor,
     SlurmUnavailable,
+    SubmissionRefused,
     Submitted,
     build_executor,
     manifest_path,
@@ -26,12 +46,17 @@ from .submit import (
 
 __all__ = [
     "JobReport",
+    "NothingSubmitted",
     "PlannedJob",
+    "RecipeExecutor",
     "RecipeJob",
+    "SlurmOptionError",
     "SlurmOptions",
     "SlurmUnavailable",
+    "SubmissionRefused",
     "Submitted",
     "build_executor",
+    "check_failed_step",
     "describe_states",
     "distributed_cfg",
     "job_report",

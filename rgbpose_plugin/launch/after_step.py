@@ -1,26 +1,28 @@
-"""Run by a job's batch script when its srun step failed: requeue if a node was lost.
+"""What a job's batch script does when its srun step failed: requeue if a node was lost.
 
 ``srun`` ends a step within seconds of losing one of its nodes (it kills the surviving
 tasks), often before those tasks notice the broken connection and requeue the job
 themselves (see :mod:`.node_loss`); the batch script would then end and the job be FAILED.
-So the script's EXIT trap (set up by :func:`.node_loss.trap_lines`) calls this module: when no task of
-this attempt left a result (a Python error writes one) and the job is still RUNNING (not
+So the script's EXIT trap (set up by :func:`.node_loss.trap_lines`) runs
+``slurm/after_step.py``, which calls :func:`check_failed_step`: when no task of this
+attempt left a result (a Python error writes one) and the job is still RUNNING (not
 already requeued by a task or by submitit, not cancelled), the job is requeued within its
-budget. Not imported by the package (``python -m`` runs it).
-
-    python -m rgbpose_plugin.launch.after_step FOLDER NUM_TASKS SINCE MAX_REQUEUES
+budget.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from typing import List, Optional
 
+from ..errors import UserError
 from .node_loss import peer_left_an_error, requeue_job
 
-__all__ = ["after_failed_step", "main"]
+__all__ = ["NotInAJob", "after_failed_step", "check_failed_step"]
+
+
+class NotInAJob(UserError):
+    """:func:`check_failed_step` was called outside a SLURM job (no ``SLURM_JOB_ID``)."""
 
 
 def _job_state(job_id: str) -> str:
@@ -45,14 +47,15 @@ def after_failed_step(folder: str, job_id: str, num_tasks: int, since: float,
     return f"step failed without a result: job {job_id} not requeued"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    folder, num_tasks, since, max_requeues = (argv or sys.argv[1:])[:4]
-    job_id = os.environ["SLURM_JOB_ID"]
-    line = after_failed_step(folder.replace("%j", job_id), job_id, int(num_tasks), float(since),
-                             int(os.environ.get("SLURM_RESTART_COUNT", 0) or 0), int(max_requeues))
-    print(f"rgbpose after_step: {line}", file=sys.stderr, flush=True)
-    return 0
+def check_failed_step(folder: str, num_tasks: int, since: float, max_requeues: int) -> str:
+    """:func:`after_failed_step` for the job this batch script runs (from SLURM's variables).
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    ``folder`` is submitit's folder, ``%j`` standing for the job id.
+    """
+    job_id = os.environ.get("SLURM_JOB_ID", "")
+    if not job_id:
+        raise NotInAJob("SLURM_JOB_ID is not set: slurm/after_step.py runs in a SLURM job's "
+                        "batch script")
+    restart_count = int(os.environ.get("SLURM_RESTART_COUNT", 0) or 0)
+    return after_failed_step(folder.replace("%j", job_id), job_id, num_tasks, since,
+                             restart_count, max_requeues)

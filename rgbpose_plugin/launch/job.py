@@ -44,7 +44,7 @@ import submitit
 from fvcore.common.config import CfgNode
 
 from ..engine.distributed import launch, processes_per_shard
-from ..engine.trainer import StopRequested, request_stop
+from ..engine.stopping import StopRequested, request_stop
 from ..recipe import run_recipe, run_stage, stage_record
 from .node_loss import peer_left_an_error, peer_lost, requeue_job
 

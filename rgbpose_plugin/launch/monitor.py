@@ -16,7 +16,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import submitit
 
-__all__ = ["JobReport", "job_report", "wait_for_jobs", "jobs_from_manifest", "describe_states", "tail"]
+from ..errors import UserError
+
+__all__ = ["JobReport", "NothingSubmitted", "job_report", "wait_for_jobs", "jobs_from_manifest",
+           "describe_states", "tail"]
+
+
+class NothingSubmitted(UserError):
+    """No submission of ``slurm/submit.py`` is recorded where the user looked."""
 
 
 @dataclass
@@ -136,11 +143,18 @@ def wait_for_jobs(jobs: Dict[str, submitit.Job], timeout_s: Optional[float] = No
 
 
 def jobs_from_manifest(manifest: str, which: int = -1) -> Dict[str, submitit.Job]:
-    """The jobs of one submission recorded in ``OUTPUT_DIR/slurm/jobs.json`` (default: last)."""
+    """The jobs of one submission recorded in ``OUTPUT_DIR/slurm/jobs.json`` (default: last).
+
+    ``which`` counts from 0; a negative one from the end, as a Python index.
+    """
+    if not os.path.exists(manifest):
+        raise NothingSubmitted(f"no {manifest}: nothing was submitted with slurm/submit.py "
+                               "for this OUTPUT_DIR")
     with open(manifest) as f:
         history = json.load(f)
-    if not history:
-        raise ValueError(f"{manifest} lists no submission")
+    if not -len(history) <= which < len(history):
+        raise NothingSubmitted(f"{manifest} lists {len(history)} submission(s); there is no "
+                               f"submission {which}")
     entry = history[which]
     return {j["name"]: submitit.SlurmJob(folder=entry["folder"], job_id=j["job_id"],
                                          tasks=tuple(range(j["num_tasks"])))

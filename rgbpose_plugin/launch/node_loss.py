@@ -23,15 +23,21 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import List, Optional, Sequence
 
 import torch.distributed as dist
 from submitit.core.utils import JobPaths, pickle_load
 
-__all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "trap_lines", "GRACE_S"]
+__all__ = ["peer_lost", "peer_left_an_error", "requeue_job", "trap_lines", "AFTER_STEP_SCRIPT", "GRACE_S"]
 
 GRACE_S = 2.0  # srun aborts a step that lost a node and kills its tasks some 7 s later
 log = logging.getLogger("rgbpose_plugin.slurm")
+
+# The EXIT trap runs in the job's working directory, which need not be the repository, and
+# the script is not an importable module: the trap names it by its absolute path, found
+# from this package's place in the repository (an editable install) when the job is submitted.
+AFTER_STEP_SCRIPT = Path(__file__).resolve().parents[2] / "slurm" / "after_step.py"
 
 # what gloo / NCCL / the TCP store say when the other end of a collective is gone
 _LOST = re.compile(r"Connection (reset|closed|refused)|Broken pipe|timed out|"
@@ -100,9 +106,9 @@ def trap_lines(folder: str, num_tasks: int, max_requeues: int) -> List[str]:
     """Batch-script lines: note this attempt's start, and check a failed step on exit.
 
     srun may end a step that lost a node before its tasks requeue the job; the EXIT trap
-    then runs :mod:`.after_step`.
+    then runs ``slurm/after_step.py`` (see :mod:`.after_step`).
     """
-    check = (f'{sys.executable} -m rgbpose_plugin.launch.after_step "{folder}" {num_tasks} '
+    check = (f'{sys.executable} "{AFTER_STEP_SCRIPT}" "{folder}" {num_tasks} '
              f'$RGBPOSE_ATTEMPT_START {max_requeues}')
     return ["export RGBPOSE_ATTEMPT_START=$(date +%s)",
             f"trap 'rc=$?; [ $rc = 0 ] || {check}; exit $rc' EXIT"]

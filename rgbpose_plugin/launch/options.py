@@ -21,7 +21,14 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-__all__ = ["SlurmOptions", "load_cluster_yaml", "resolve_options", "parse_time_min", "parse_mem_gb"]
+from ..errors import UserError
+
+__all__ = ["SlurmOptionError", "SlurmOptions", "load_cluster_yaml", "resolve_options", "parse_time_min",
+           "parse_mem_gb"]
+
+
+class SlurmOptionError(UserError, ValueError):
+    """A job option (command line or cluster YAML) is wrong; the message names it."""
 
 
 @dataclass
@@ -51,11 +58,11 @@ class SlurmOptions:
 
     def validate(self) -> None:
         if self.nodes < 1 or self.cpu_tasks_per_node < 1:
-            raise ValueError("--nodes and --cpu-tasks-per-node must be at least 1")
+            raise SlurmOptionError("--nodes and --cpu-tasks-per-node must be at least 1")
         if self.gpus_per_node is not None and self.gpus_per_node < 0:
-            raise ValueError("--gpus-per-node must be 0 (CPU) or more")
+            raise SlurmOptionError("--gpus-per-node must be 0 (CPU) or more")
         if self.stop_timeout_s >= self.signal_delay_s:
-            raise ValueError(f"stop_timeout_s ({self.stop_timeout_s}) must be below signal_delay_s "
+            raise SlurmOptionError(f"stop_timeout_s ({self.stop_timeout_s}) must be below signal_delay_s "
                              f"({self.signal_delay_s}): the job must save and requeue before SLURM kills it")
         parse_time_min(self.time)
         if self.mem:
@@ -67,14 +74,19 @@ _FIELDS = {f.name for f in dataclasses.fields(SlurmOptions)}
 
 def load_cluster_yaml(path: str) -> Dict[str, Any]:
     """The options in a cluster YAML; an unknown key is an error naming it and the file."""
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as err:
+        raise SlurmOptionError(f"{path}: cannot read ({err.strerror or err})") from None
+    except yaml.YAMLError as err:
+        raise SlurmOptionError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of option: value")
+        raise SlurmOptionError(f"{path}: expected a mapping of option: value")
     out = {str(k).replace("-", "_"): v for k, v in data.items()}
     unknown = sorted(set(out) - _FIELDS)
     if unknown:
-        raise ValueError(f"{path}: unknown option(s) {unknown}; known: {sorted(_FIELDS)}")
+        raise SlurmOptionError(f"{path}: unknown option(s) {unknown}; known: {sorted(_FIELDS)}")
     return out
 
 
@@ -94,7 +106,7 @@ def parse_time_min(text: str) -> int:
     text = str(text).strip()
     match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text)
     if not match:
-        raise ValueError(f"bad time {text!r}: use minutes, HH:MM:SS or D-HH:MM:SS")
+        raise SlurmOptionError(f"bad time {text!r}: use minutes, HH:MM:SS or D-HH:MM:SS")
     days, a, b, c = (int(g) if g else None for g in match.groups())
     if days is None and b is None:  # "90": minutes
         return max(1, a)
@@ -112,6 +124,6 @@ def parse_mem_gb(text: str) -> float:
     """Memory per node ("64G", "64GB", "500M", "1T", or a number of GB) in GB."""
     match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)B?\s*", str(text).upper())
     if not match:
-        raise ValueError(f"bad memory {text!r}: use e.g. 64G or 500M")
+        raise SlurmOptionError(f"bad memory {text!r}: use e.g. 64G or 500M")
     scale = {"K": 1 / 1024 ** 2, "M": 1 / 1024, "G": 1, "T": 1024, "": 1}[match.group(2)]
     return float(match.group(1)) * scale

@@ -1,4 +1,4 @@
-"""Submit the recipe (or one stage) to SLURM through submitit's ``AutoExecutor``.
+"""Submit the recipe (or one stage) to SLURM through submitit's ``SlurmExecutor``.
 
 The whole recipe becomes up to three jobs::
 
@@ -17,30 +17,30 @@ paths), which ``slurm/status.py`` reads.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
-import shutil
+import shlex
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Sequence, Tuple
-from unittest import mock
+from typing import Any, Dict, List, Sequence, Tuple
 
 import submitit
 from fvcore.common.config import CfgNode
-from submitit.slurm.slurm import SlurmExecutor
+from submitit import SlurmExecutor
+from submitit.core.utils import FailedJobError
 
 from ..config import stage_cfg
 from ..errors import UserError
 from ..recipe import stage_pending
 from ..stage_graph import STAGE_NAMES, STAGES, stage
 from .job import RecipeJob
-from .node_loss import trap_lines
-from .options import SlurmOptions, parse_mem_gb, parse_time_min
+from .node_loss import AFTER_STEP_SCRIPT, trap_lines
+from .options import SlurmOptionError, SlurmOptions, parse_mem_gb, parse_time_min
 
-__all__ = ["PlannedJob", "Submitted", "plan_jobs", "prepare_cfg", "tasks_per_node", "build_executor",
-           "sbatch_script", "submit_plan", "manifest_path", "SlurmUnavailable"]
+__all__ = ["PlannedJob", "Submitted", "RecipeExecutor", "plan_jobs", "prepare_cfg", "tasks_per_node",
+           "build_executor", "sbatch_script", "submit_plan", "manifest_path", "SlurmUnavailable",
+           "SubmissionRefused"]
 
 # Stages that need no other stage run side by side, one job each; the rest follow in
 # one job that waits for them (afterok).
@@ -48,7 +48,8 @@ _ROOTS = tuple(s.name for s in STAGES if not s.needs)
 
 
 class SlurmUnavailable(UserError, RuntimeError):
-    """No SLURM client (``srun``/``sbatch``) on this machine."""
+    """Jobs cannot be submitted from here: no SLURM client (``srun``/``sbatch``), or the
+    package is not installed from its repository (the jobs run ``slurm/after_step.py``)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Submitted:
     @property
     def job_id(self) -> str:
         return self.job.job_id
+
+
+class SubmissionRefused(UserError, RuntimeError):
+    """sbatch refused a job (an unknown partition or account, a limit); the message says why."""
 
 
 # --- the plan --------------------------------------------------------------------------
@@ -116,7 +121,7 @@ def prepare_cfg(cfg: CfgNode, opts: SlurmOptions, stages: Sequence[str] = STAGE_
     for name in stages:
         batch = stage_cfg(out, name).TRAIN.BATCH_SIZE  # per node, as in PySlowFast
         if stage(name).action == "train" and batch % per_node:
-            raise ValueError(f"stage {name}: TRAIN.BATCH_SIZE {batch} (per node) does not "
+            raise SlurmOptionError(f"stage {name}: TRAIN.BATCH_SIZE {batch} (per node) does not "
                              f"split over {per_node} processes per node")
     out.freeze()
     return out
@@ -127,73 +132,89 @@ def _job_folder(cfg: CfgNode, opts: SlurmOptions) -> str:
     return opts.folder or os.path.join(cfg.OUTPUT_DIR, "slurm", "%j")
 
 
-@contextlib.contextmanager
-def _slurm_client_optional(allowed: bool) -> Iterator[None]:
-    """Let submitit build a SLURM executor on a machine without SLURM (only to print scripts).
+class RecipeExecutor(SlurmExecutor):
+    """submitit's SLURM executor, which can also be built where SLURM is missing.
 
-    submitit refuses when ``srun`` is missing; for ``--dry-run`` nothing is submitted, so
-    its detection is told that SLURM is there.
+    submitit refuses to build a ``SlurmExecutor`` where ``srun`` is missing (its
+    ``affinity`` is -1 there). ``--dry-run`` only prints the sbatch scripts, so this class
+    always reports SLURM as present; :func:`build_executor` asks submitit's own detection
+    (``SlurmExecutor.affinity``) before anything is submitted.
     """
-    if allowed and shutil.which("srun") is None:
-        with mock.patch.object(SlurmExecutor, "affinity", classmethod(lambda cls: 1)):
-            yield
-    else:
-        yield
+
+    @classmethod
+    def affinity(cls) -> int:
+        return 2
+
+    def sbatch_script(self) -> str:
+        """The sbatch script a submission would write (nothing is submitted or written)."""
+        # What every task runs: submitit's entry point, which reads the job's pickle in the
+        # folder. The text comes from the hook every submitit executor implements for its
+        # submission file (submitit has no public call that returns it).
+        command = f"{self.python} -u -m submitit.core._submit {shlex.quote(str(self.folder))}"
+        return self._make_submission_file_text(command, "dry-run")
 
 
-def build_executor(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob, dependency: str = "",
-                   dry_run: bool = False) -> submitit.AutoExecutor:
-    """A submitit executor for one planned job (``dependency``: e.g. ``afterok:12:13``)."""
-    with _slurm_client_optional(dry_run):
-        try:
-            executor = submitit.AutoExecutor(folder=_job_folder(cfg, opts), cluster="slurm",
-                                             slurm_max_num_timeout=opts.max_requeues)
-        except RuntimeError as err:
-            raise SlurmUnavailable(f"cannot submit to SLURM here ({err}); --dry-run prints the "
-                                   "sbatch scripts without a cluster") from err
+def _sbatch_mem(gb: float) -> str:
+    """``--mem`` for ``gb`` gigabytes, in whole GB or MB."""
+    return f"{int(gb)}GB" if gb == int(gb) else f"{int(gb * 1024)}MB"
+
+
+def _sbatch_parameters(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob,
+                       dependency: str) -> Dict[str, Any]:
+    """The ``SlurmExecutor`` parameters (sbatch option names) of one planned job."""
+    per_node = tasks_per_node(opts)
     extra = dict(opts.additional_parameters)
     if dependency:
         # kill-on-invalid-dep: if a stage-1 job fails, the dependent job is cancelled
         # instead of pending forever (DependencyNeverSatisfied).
         extra.update({"dependency": dependency, "kill-on-invalid-dep": "yes"})
-    params = dict(
-        name=f"rgbpose-{plan.name}", nodes=opts.nodes, tasks_per_node=tasks_per_node(opts),
-        cpus_per_task=opts.cpus_per_task, timeout_min=parse_time_min(opts.time),
-        slurm_signal_delay_s=opts.signal_delay_s,
+    params: Dict[str, Any] = dict(
+        job_name=f"rgbpose-{plan.name}", nodes=opts.nodes, ntasks_per_node=per_node,
+        cpus_per_task=opts.cpus_per_task, time=parse_time_min(opts.time),
+        signal_delay_s=opts.signal_delay_s,
         # torch would start one thread per core in every task; give each its own CPUs.
         # SRUN_CPUS_PER_TASK: from SLURM 22.05 srun no longer takes --cpus-per-task from the
         # allocation, which would leave one CPU for all of a task's loader workers.
-        slurm_setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}",
-                     f"export SRUN_CPUS_PER_TASK={opts.cpus_per_task}", *opts.setup,
-                     # a step that failed without a result (a node lost) requeues the job
-                     *trap_lines(_job_folder(cfg, opts), opts.nodes * tasks_per_node(opts),
-                                 opts.max_requeues)],
+        setup=[f"export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{opts.cpus_per_task}}}",
+               f"export SRUN_CPUS_PER_TASK={opts.cpus_per_task}", *opts.setup,
+               # a step that failed without a result (a node lost) requeues the job
+               *trap_lines(_job_folder(cfg, opts), opts.nodes * per_node, opts.max_requeues)],
         # one failed task ends the step at once, instead of its peers waiting in a
         # collective until the timeout
-        slurm_srun_args=["--kill-on-bad-exit=1"],
+        srun_args=["--kill-on-bad-exit=1"],
     )
     if opts.gpus_per_node:
         params["gpus_per_node"] = opts.gpus_per_node
     if opts.mem:
-        params["mem_gb"] = parse_mem_gb(opts.mem)
+        params["mem"] = _sbatch_mem(parse_mem_gb(opts.mem))
     for key in ("partition", "account", "qos", "constraint", "comment", "exclude"):
         if getattr(opts, key):
-            params[f"slurm_{key}"] = getattr(opts, key)
+            params[key] = getattr(opts, key)
     if extra:
-        params["slurm_additional_parameters"] = extra
-    executor.update_parameters(**params)
+        params["additional_parameters"] = extra
+    return params
+
+
+def build_executor(cfg: CfgNode, opts: SlurmOptions, plan: PlannedJob, dependency: str = "",
+                   dry_run: bool = False) -> RecipeExecutor:
+    """A submitit executor for one planned job (``dependency``: e.g. ``afterok:12:13``).
+
+    Raises :class:`SlurmUnavailable` where there is no SLURM client, unless ``dry_run``.
+    """
+    if not dry_run and SlurmExecutor.affinity() <= 0:
+        raise SlurmUnavailable("cannot submit to SLURM here (no srun found); --dry-run prints "
+                               "the sbatch scripts without a cluster")
+    if not AFTER_STEP_SCRIPT.is_file():
+        raise SlurmUnavailable(f"{AFTER_STEP_SCRIPT} is missing, which every job runs when its "
+                               "step fails: install the package from its repository (pip install -e .)")
+    executor = RecipeExecutor(folder=_job_folder(cfg, opts), max_num_timeout=opts.max_requeues)
+    executor.update_parameters(**_sbatch_parameters(cfg, opts, plan, dependency))
     return executor
 
 
-def sbatch_script(executor: submitit.AutoExecutor) -> str:
+def sbatch_script(executor: RecipeExecutor) -> str:
     """The sbatch script submitit would submit with ``executor`` (nothing is submitted)."""
-    inner = getattr(executor, "_executor", None)
-    make_text = getattr(inner, "_make_submission_file_text", None)
-    command = getattr(inner, "_submitit_command_str", None)
-    if make_text is None or command is None:
-        raise RuntimeError(f"submitit {submitit.__version__} does not expose its sbatch text; "
-                           "--dry-run needs submitit 1.5")
-    return make_text(command, "dry-run")
+    return executor.sbatch_script()
 
 
 # --- submission ------------------------------------------------------------------------
@@ -226,6 +247,21 @@ def _record(cfg: CfgNode, opts: SlurmOptions, submitted: Sequence[Submitted]) ->
         f.write(cfg.dump())
 
 
+def _refused(cfg: CfgNode, opts: SlurmOptions, planned: PlannedJob, submitted: Sequence[Submitted],
+             err: FailedJobError) -> SubmissionRefused:
+    """The error for a job sbatch refused; the jobs queued before it are recorded.
+
+    submitit has already printed sbatch's whole stderr; its last line says why.
+    """
+    reason = (str(err).strip().splitlines() or ["no reason given"])[-1]
+    message = f"sbatch refused job {planned.name}: {reason}"
+    if submitted:
+        _record(cfg, opts, submitted)
+        queued = ", ".join(f"{s.plan.name} ({s.job_id})" for s in submitted)
+        message += f"; already queued: {queued} (scancel them, or fix and submit again)"
+    return SubmissionRefused(message)
+
+
 def submit_plan(cfg: CfgNode, opts: SlurmOptions, plan: Sequence[PlannedJob],
                 dry_run: bool = False) -> List[Submitted] | List[str]:
     """Submit ``plan`` in order (dependencies become ``afterok`` on earlier job ids).
@@ -244,8 +280,11 @@ def submit_plan(cfg: CfgNode, opts: SlurmOptions, plan: Sequence[PlannedJob],
         if dry_run:
             scripts.append(sbatch_script(executor))
             continue
-        job = executor.submit(RecipeJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s,
-                                        opts.max_requeues))
+        try:
+            job = executor.submit(RecipeJob(cfg, planned.stages, planned.summarize, opts.stop_timeout_s,
+                                            opts.max_requeues))
+        except FailedJobError as err:
+            raise _refused(cfg, opts, planned, submitted, err) from err
         ids[planned.name] = job.job_id
         submitted.append(Submitted(planned, job, num_tasks, dependency, _log_paths(job)))
     if dry_run:

@@ -7,7 +7,7 @@ SUBNET=${SLURM_CI_SUBNET:-10.213.57}          # a private /24: .1 = controller, 
 BRIDGE=${SLURM_CI_BRIDGE:-slurmci-br0}
 PREFIX=${SLURM_CI_NODE_PREFIX:-ci-n}          # node names ci-n1, ci-n2, ...
 CTL_NAME=${SLURM_CI_CTL_NAME:-ci-ctl}
-HOSTS_MARK="# slurm-local-cluster $BASE"      # ends every /etc/hosts line we add
+HOSTS_MARK="# slurm-local-cluster $BASE"      # ends every /etc/hosts line the cluster adds
 
 [[ "$NODES" =~ ^[1-9][0-9]?$ ]] || { echo "SLURM_CI_NODES must be 1..99, not '$NODES'" >&2; exit 2; }
 [[ "$SUBNET" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "SLURM_CI_SUBNET must look like 10.213.57" >&2; exit 2; }
@@ -49,8 +49,8 @@ stop_pid() {
   echo "$what ($pid): stopped"
 }
 
-# hosts_remove: drop our lines from /etc/hosts, rewriting it in place (it may be a bind
-# mount, which a rename would fail on)
+# hosts_remove: drop the lines network.sh added to /etc/hosts, rewriting it in place (it may
+# be a bind mount, which a rename would fail on)
 hosts_remove() {
   grep -qF "$HOSTS_MARK" /etc/hosts 2>/dev/null || return 0
   local tmp

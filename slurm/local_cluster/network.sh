@@ -9,12 +9,12 @@
 
 ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 
-# the subnet must be ours alone: no address or route of another link inside it
+# the subnet must be the bridge's alone: no address or route of another link inside it
 subnet_free() {
   local other
   other=$(ip -4 -o addr show | awk -v b="$BRIDGE" '$2 != b {print $2, $4}' | grep -F " $SUBNET." || true)
   other+=$(ip -4 route show | grep -v " dev $BRIDGE " | grep "^$SUBNET\." || true)
-  [ -z "$other" ] || { echo "subnet $SUBNET.0/24 is already in use here: $other (set SLURM_CI_SUBNET)"; return 1; }
+  [ -z "$other" ] || { echo "subnet $SUBNET.0/24 is already in use: $other (set SLURM_CI_SUBNET)"; return 1; }
 }
 
 net_up() {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# slurm/local_cluster/start.sh - a real single-node SLURM cluster on this machine, for tests.
+# slurm/local_cluster/start.sh - a real SLURM cluster on the local machine, for tests: one node,
+# or several, each in its own network namespace (see network.sh).
 #
 # Installs the Debian packages if needed (slurm-wlm 22.05, munge, slurmdbd + MariaDB so that
 # `sacct` works), writes the configs under $SLURM_CI_BASE and starts, without systemd,
 #
 #   munged -> [mariadbd -> slurmdbd] -> slurmctld -> slurmd
 #
-# with every daemon on 127.0.0.1. Needs root and apt (Debian 12). Idempotent: a daemon whose
-# PID file names a live process of the right name is left running. Stop it with stop.sh.
+# with every daemon on 127.0.0.1 (one node) or on a private bridge (several nodes). Needs root
+# and apt (Debian 12). Idempotent: a daemon whose PID file names a live process of the right
+# name is left running. Stop it with stop.sh.
 # Clients (sbatch, squeue, submitit) need SLURM_CONF:  source "$SLURM_CI_BASE/env.sh"
 #
 # Two settings make requeue fast enough for tests (a requeued job is eligible again after
@@ -70,7 +72,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
   # never let the maintainer scripts start services (they would use /run/munge,
-  # /var/lib/mysql, ... and we want our own instances). Docker-style images
+  # /var/lib/mysql, ...; the cluster runs its own instances). Docker-style images
   # already ship a policy-rc.d that exits 101; add a temporary one otherwise.
   tmp_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -120,7 +122,7 @@ if [ "$FAKE_GPUS" -gt 0 ]; then
     # the gpu plugin drops file-less GPUs and wants char/block devices: alias /dev/null
     [ -c "$BASE/dev/fakegpu$i" ] || { rm -f "$BASE/dev/fakegpu$i"; mknod "$BASE/dev/fakegpu$i" c 1 3 2>/dev/null; }
     if [ ! -c "$BASE/dev/fakegpu$i" ]; then
-      log "WARNING: cannot create device files here (mknod): no fake GPUs"; FAKE_GPUS=0; break
+      log "WARNING: cannot create device files (mknod): no fake GPUs"; FAKE_GPUS=0; break
     fi
   done
 fi
@@ -141,7 +143,7 @@ AuthType=auth/munge
 CredType=cred/munge
 # cred_expire also sets how long a requeued job waits before it is eligible (default 120 s)
 AuthInfo=socket=$MUNGE_SOCK,cred_expire=$CRED_EXPIRE
-# bind to the address the hostname resolves to (127.0.0.1 here) instead of 0.0.0.0
+# bind to the address the hostname resolves to (127.0.0.1 for one node) instead of 0.0.0.0
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 StateSaveLocation=$BASE/spool/ctld
 # %n: each node's slurmd has its own files

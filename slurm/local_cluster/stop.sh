@@ -33,7 +33,7 @@ if alive "$BASE/run/slurmctld.pid" slurmctld; then
   fi
 fi
 
-# 2. daemons, reverse start order (slurmd-<node>.pid, or slurmd.pid of older versions)
+# 2. daemons, reverse start order (slurmd-<node>.pid; a plain slurmd.pid too, if one is there)
 for pf in "$BASE"/run/slurmd-*.pid "$BASE"/run/slurmd.pid; do [ -e "$pf" ] && stop_one "$pf" slurmd; done
 stop_one "$BASE/run/slurmctld.pid"       slurmctld
 stop_one "$BASE/run/slurmdbd.pid"        slurmdbd
