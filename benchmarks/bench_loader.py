@@ -24,7 +24,8 @@ from typing import Dict, List
 import torch
 from bench_train import base_cfg, loader_cfg, make_bench_data  # same folder
 
-from rgbpose_plugin.engine.loader import build_dataset, build_loader
+from rgbpose_plugin.data import build_dataset
+from rgbpose_plugin.engine.loader import build_loader
 
 CHECK_EVERY = 100  # samples between memory readings
 

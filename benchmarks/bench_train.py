@@ -38,7 +38,9 @@ import torch
 from bench_data import make_annotation, make_clip  # same folder: the benchmark clip
 
 from rgbpose_plugin.config import load_cfg, merge_opts
+from rgbpose_plugin.data import build_dataset
 from rgbpose_plugin.data.heatmaps import heatmap_size
+from rgbpose_plugin.engine.batch import prepare_batch
 from rgbpose_plugin.engine.fast_paths import (
     autocast,
     channels_last_inputs,
@@ -46,9 +48,9 @@ from rgbpose_plugin.engine.fast_paths import (
     compile_net,
     grad_scaler,
 )
-from rgbpose_plugin.engine.loader import build_dataset, build_loader
+from rgbpose_plugin.engine.loader import build_loader
 from rgbpose_plugin.engine.optim import build_optimizer
-from rgbpose_plugin.engine.trainer import prepare_batch, train_step
+from rgbpose_plugin.engine.trainer import train_step
 from rgbpose_plugin.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]

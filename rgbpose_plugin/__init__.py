@@ -1,9 +1,10 @@
 """rgbpose-plugin: RGBPoseConv3D (RGB + 2D-skeleton action recognition) for PyTorchVideo.
 
 Importing the package registers its models and datasets in
-:data:`rgbpose_plugin.registry.MODEL_REGISTRY` / ``DATASET_REGISTRY`` and, inside a
-PySlowFast-style project, in the host's registries too, with the ``rgbpose_ce`` loss in
-the host's loss table (:mod:`rgbpose_plugin.host`).
+:data:`rgbpose_plugin.registry.MODEL_REGISTRY` / ``DATASET_REGISTRY`` (each builder where
+it is defined: ``models/build.py``, ``data/build.py``) and, inside a PySlowFast-style
+project, calls :func:`rgbpose_plugin.host.register_with_host`: the same parts in the
+host's registries, host-shaped, and the ``rgbpose_ce`` loss in its loss table.
 """
 
 import warnings
@@ -13,11 +14,9 @@ import warnings
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
                         category=FutureWarning)
 
-from . import (
-                        data,  # noqa: F401  (registers the datasets)
-                        host,  # noqa: F401  (adapters for a PySlowFast host, its rgbpose_ce loss)
-)
 from .config import add_rgbpose_config, get_cfg, load_cfg
+from .data import build_dataset
+from .host import register_with_host
 from .models import (
                         build_model,
                         create_pose_slowonly,
@@ -26,12 +25,15 @@ from .models import (
 )
 from .registry import DATASET_REGISTRY, MODEL_REGISTRY
 
+register_with_host()  # a no-op outside a PySlowFast-style project
+
 __version__ = "0.1.0"
 
 __all__ = [
     "DATASET_REGISTRY",
     "MODEL_REGISTRY",
     "add_rgbpose_config",
+    "build_dataset",
     "build_model",
     "create_pose_slowonly",
     "create_rgb_slowonly",

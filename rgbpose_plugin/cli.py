@@ -22,7 +22,7 @@ from typing import Callable, Optional, Sequence
 from fvcore.common.config import CfgNode
 
 from .config import load_cfg
-from .engine.logs import log_traceback
+from .engine.logs import traceback_log
 from .errors import Interrupted, UserError, stop_signals
 from .stage_graph import STAGE_NAMES
 
@@ -66,7 +66,7 @@ def report_errors(main: Callable[[Optional[Sequence[str]]], int],
         print(stop, file=sys.stderr)
         return stop.exit_status
     except Exception as err:  # a bug
-        log = log_traceback(err)
+        log = traceback_log(err)
         if not log:
             traceback.print_exc()
         summary = (str(err).strip().splitlines() or [""])[0]

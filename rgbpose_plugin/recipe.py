@@ -22,15 +22,15 @@ from iopath.common.file_io import g_pathmgr
 
 from .config import stage_cfg
 from .config.stages import config_changes
-from .data.errors import VideoError
+from .data import build_dataset
 from .engine.distributed import barrier, is_main, main_decides
 from .engine.evaluation import align, load_results, score_metrics
-from .engine.loader import build_dataset
-from .engine.logs import setup_logging
+from .engine.logs import get_logger, log_to
 from .engine.run_lock import hold_folder
+from .engine.stopping import stop_point
 from .engine.tester import test
-from .engine.trainer import stop_point, train
-from .errors import ConfigError, Interrupted
+from .engine.trainer import train
+from .errors import ConfigError, Interrupted, VideoError
 from .fileio import atomic_write_text
 from .model_kinds import model_kind
 from .scores import STREAMS, fuse
@@ -157,7 +157,7 @@ def _keep_record(cfg: CfgNode, name: str, scfg: CfgNode, record: Dict) -> bool:
         return True
     policy = cfg.RGBPOSE.RECIPE.ON_CONFIG_CHANGE
     listed = "; ".join(changes[:8]) + (f"; and {len(changes) - 8} more" if len(changes) > 8 else "")
-    log = setup_logging(cfg.OUTPUT_DIR)
+    log = get_logger()
     if policy == "reuse":
         log.warning(f"stage {name}: reusing its results although its config changed: {listed}")
         return True
@@ -172,7 +172,7 @@ def _keep_record(cfg: CfgNode, name: str, scfg: CfgNode, record: Dict) -> bool:
 
 def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
     """``(record, ran)`` for stage ``name``."""
-    log = setup_logging(cfg.OUTPUT_DIR)
+    log = get_logger()
     supplied = _supplied(cfg, name)
     if supplied:
         log.info(f"stage {name}: skipped, weights supplied {supplied}")
@@ -183,8 +183,8 @@ def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
         log.info(f"stage {name}: already done ({done_path(cfg, name)})")
         return record, False
     stop_point(scfg, "")  # asked to stop during the previous stage (its test, the merge)
-    with hold_folder(scfg.OUTPUT_DIR):  # one run per stage folder
-        log.info(f"===== stage {name} =====")
+    log.info(f"===== stage {name} =====")
+    with hold_folder(scfg.OUTPUT_DIR), log_to(scfg.OUTPUT_DIR):  # one run per stage folder
         st = stage(name)
         try:
             record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
@@ -199,11 +199,18 @@ def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
 
 def run_stage(cfg: CfgNode, name: str, force: bool = False) -> Dict:
     """Run one stage unless it is done (with this config) or its weights are supplied."""
-    return _run_stage(cfg, name, force)[0]
+    with log_to(cfg.OUTPUT_DIR):
+        return _run_stage(cfg, name, force)[0]
 
 
 def run_recipe(cfg: CfgNode, stages: Optional[Sequence[str]] = None) -> Dict:
-    """Run the configured stages in graph order; returns the summary (also summary.json)."""
+    """Run the configured stages in graph order; returns the summary (also summary.json).
+    The run's lines go to ``OUTPUT_DIR/log.txt``, each stage's to its own folder's."""
+    with log_to(cfg.OUTPUT_DIR):
+        return _run_recipe(cfg, stages)
+
+
+def _run_recipe(cfg: CfgNode, stages: Optional[Sequence[str]]) -> Dict:
     wanted = list(stages or cfg.RGBPOSE.RECIPE.STAGES)
     for name in wanted:
         stage(name)  # an unknown name fails before anything runs
@@ -218,7 +225,7 @@ def run_recipe(cfg: CfgNode, stages: Optional[Sequence[str]] = None) -> Dict:
         table = summary_table(summary)
         atomic_write_text(os.path.join(cfg.OUTPUT_DIR, "summary.json"), json.dumps(summary, indent=2))
         atomic_write_text(os.path.join(cfg.OUTPUT_DIR, "summary.md"), table + "\n")
-        setup_logging(cfg.OUTPUT_DIR).info("\n" + table)
+        get_logger().info("\n" + table)
     return summary
 
 

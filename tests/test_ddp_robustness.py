@@ -22,7 +22,8 @@ from rgbpose_plugin.config.stages import flatten
 from rgbpose_plugin.engine import trainer as trainer_mod
 from rgbpose_plugin.engine.distributed import cuda_index, free_port, launch
 from rgbpose_plugin.engine.loader import _worker_init
-from rgbpose_plugin.engine.trainer import StopRequested, request_stop, train
+from rgbpose_plugin.engine.stopping import StopRequested, request_stop
+from rgbpose_plugin.engine.trainer import train
 from rgbpose_plugin.recipe import run_stage
 from rgbpose_plugin.weights.checkpoints import last_checkpoint, list_checkpoints, load_checkpoint
 

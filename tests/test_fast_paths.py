@@ -13,10 +13,12 @@ from trainer_fixtures import DEVICES, ROOT, device_opts, make_tiny_dataset, tiny
 
 from rgbpose_plugin.config import ConfigError, check_values, get_cfg, stage_cfg
 from rgbpose_plugin.config.checks import CHOICES
+from rgbpose_plugin.data import build_dataset
 from rgbpose_plugin.engine import fast_paths
 from rgbpose_plugin.engine import tester as tester_mod
 from rgbpose_plugin.engine import trainer as trainer_mod
-from rgbpose_plugin.engine.loader import build_dataset, build_loader
+from rgbpose_plugin.engine.batch import prepare_batch
+from rgbpose_plugin.engine.loader import build_loader
 from rgbpose_plugin.engine.rng import capture_rng_state, restore_rng_state
 from rgbpose_plugin.models import build_model
 from rgbpose_plugin.weights.checkpoints import load_checkpoint, save_checkpoint
@@ -110,7 +112,7 @@ def test_bf16_training_step_through_the_trainer(tiny_data, tmp_path, device):
     # bf16 logits against fp32 ones on the same weights and batch: bf16 keeps 8 bits of
     # mantissa (~0.4% per op); allow 5% of the largest |logit| (measured: 1.2% rgb, 1.0% pose).
     model = trainer.model.eval()
-    inputs, _, _ = trainer_mod.prepare_batch(next(iter(trainer.train_loader)), cfg, trainer.device)
+    inputs, _, _ = prepare_batch(next(iter(trainer.train_loader)), cfg, trainer.device)
     with torch.no_grad():
         fp32 = model(inputs)
         with fast_paths.autocast(cfg, trainer.device):
@@ -198,7 +200,7 @@ def test_channels_last_training_step_and_test_views(tiny_data, tmp_path, device)
     assert_trained(trainer, before, one_step(trainer)[0])
     # Test items stack views (N, V, C, T, H, W): flattened to 5-D, then converted.
     batch = next(iter(build_loader(cfg, build_dataset(cfg, "test"), "test")))
-    inputs, labels, views = trainer_mod.prepare_batch(batch, cfg, trainer.device)
+    inputs, labels, views = prepare_batch(batch, cfg, trainer.device)
     assert views == cfg.TEST.NUM_ENSEMBLE_VIEWS
     assert [x.shape[0] for x in inputs] == [len(labels) * views] * 2
     assert all(x.is_contiguous(memory_format=CL) for x in inputs)

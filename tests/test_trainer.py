@@ -12,7 +12,8 @@ from trainer_fixtures import DEVICES, ROOT, cli_opts, device_opts, make_tiny_dat
 
 from rgbpose_plugin.config import merge_opts, stage_cfg
 from rgbpose_plugin.engine import trainer as trainer_mod
-from rgbpose_plugin.engine.trainer import StopRequested, train
+from rgbpose_plugin.engine.stopping import StopRequested, request_stop
+from rgbpose_plugin.engine.trainer import train
 from rgbpose_plugin.recipe import StageConfigChanged, run_recipe
 from rgbpose_plugin.weights.checkpoints import last_checkpoint, list_checkpoints, load_checkpoint
 
@@ -66,7 +67,7 @@ def _stop_after(monkeypatch, steps: int):
         values = real(self, batch)
         calls["n"] += 1
         if calls["n"] == steps:
-            trainer_mod.request_stop()
+            request_stop()
         return values
 
     monkeypatch.setattr(trainer_mod._Trainer, "_step", step)

@@ -1,40 +1,45 @@
-"""Datasets built from a config and registered under PySlowFast-style names.
+"""The datasets, one per model kind, registered under the names TRAIN/TEST.DATASET take.
 
-``DATASET_REGISTRY.get(name.capitalize())(cfg, split)`` with ``split`` in train/val/test;
-one dataset per model kind (:mod:`rgbpose_plugin.model_kinds`), whose inputs are the
-kind's streams:
+| TRAIN/TEST.DATASET | registered as | builder                     | inputs        |
+|--------------------|---------------|-----------------------------|---------------|
+| rgbpose            | Rgbpose       | build_rgbpose_dataset       | [rgb, pose]   |
+| rgbpose_rgb        | Rgbpose_rgb   | build_rgb_dataset           | [rgb]         |
+| rgbpose_pose       | Rgbpose_pose  | build_pose_dataset          | [pose]        |
 
-* ``Rgbpose``: RGB + pose heatmaps (inputs ``[rgb, pose]``), the fused model;
-* ``Rgbpose_rgb``: RGB only (``[rgb]``), stage 1a;
-* ``Rgbpose_pose``: pose heatmaps only (``[pose]``), stage 1b; no video is read.
-
-With ``RGBPOSE.HOST_MODE`` (a host project's config) the registered builders return the
-host-shaped view of the dataset (:mod:`rgbpose_plugin.host.dataset`).
+The names come from :mod:`rgbpose_plugin.model_kinds`; the pose-only dataset reads no
+video. ``split`` is train, val or test. A PySlowFast host gets these builders with its
+item shape added (:mod:`rgbpose_plugin.host`).
 """
 
 from __future__ import annotations
 
-import functools
-
 from fvcore.common.config import CfgNode
 from torch.utils.data import Dataset
 
-from ..model_kinds import MODEL_KINDS
-from ..registry import for_caller, register_dataset
+from ..model_kinds import kind_by_key
+from ..registry import DATASET_REGISTRY, register_dataset
 from .dataset import RGBPoseDataset
 
-__all__ = ["build_dataset"]
+__all__ = ["build_dataset", "build_pose_dataset", "build_rgb_dataset", "build_rgbpose_dataset"]
 
 
-def build_dataset(cfg: CfgNode, split: str, mode: str = "rgbpose") -> RGBPoseDataset:
-    """The ``mode`` dataset (a model kind's key) of ``split`` (train / val / test)."""
-    return RGBPoseDataset.from_cfg(cfg, split, mode)
+@register_dataset(kind_by_key("rgbpose").dataset_registry_name)
+def build_rgbpose_dataset(cfg: CfgNode, split: str) -> RGBPoseDataset:
+    return RGBPoseDataset.from_cfg(cfg, split, "rgbpose")
 
 
-def _registered(cfg: CfgNode, split: str, mode: str) -> Dataset:
-    """What the registry builds: host-shaped under RGBPOSE.HOST_MODE (rgbpose_plugin.host)."""
-    return for_caller("dataset", build_dataset(cfg, split, mode), cfg)
+@register_dataset(kind_by_key("rgb").dataset_registry_name)
+def build_rgb_dataset(cfg: CfgNode, split: str) -> RGBPoseDataset:
+    return RGBPoseDataset.from_cfg(cfg, split, "rgb")
 
 
-for _kind in MODEL_KINDS:
-    register_dataset(_kind.dataset_registry_name)(functools.partial(_registered, mode=_kind.key))
+@register_dataset(kind_by_key("pose").dataset_registry_name)
+def build_pose_dataset(cfg: CfgNode, split: str) -> RGBPoseDataset:
+    return RGBPoseDataset.from_cfg(cfg, split, "pose")
+
+
+def build_dataset(cfg: CfgNode, split: str) -> Dataset:
+    """The dataset TRAIN.DATASET (TEST.DATASET for the test split) names, looked up as
+    PySlowFast does: ``DATASET_REGISTRY.get(name.capitalize())(cfg, split)``."""
+    name = cfg.TEST.DATASET if split == "test" else cfg.TRAIN.DATASET
+    return DATASET_REGISTRY.get(name.capitalize())(cfg, split)

@@ -1,4 +1,4 @@
-"""Scores per video and the metrics of the paper's tables.
+"""Scoring every video of a split, and the metrics of the paper's tables.
 
 The evaluation protocol (softmax per view, mean over views, weighted fusions) is
 :mod:`rgbpose_plugin.scores`; this module collects those scores over a split and turns
@@ -18,11 +18,16 @@ import numpy as np
 import torch
 from iopath.common.file_io import g_pathmgr
 
+from ..errors import raise_if_interrupted
 from ..fileio import atomic_pickle
 from ..scores import fuse, fused_table, view_probabilities
+from .batch import prepare_batch
 from .distributed import all_gather_objects
+from .fast_paths import autocast
+from .loader import batches
+from .logs import progress
 
-__all__ = ["VideoScores", "ScoreCollector", "topk_accuracy", "mean_class_accuracy",
+__all__ = ["evaluate", "VideoScores", "ScoreCollector", "topk_accuracy", "mean_class_accuracy",
            "compute_metrics", "score_metrics", "align", "save_results",
            "load_results", "confusion_matrix"]
 
@@ -133,3 +138,20 @@ def load_results(path: str) -> VideoScores:
     return VideoScores(indices=np.asarray(data.get("indices", np.arange(len(data["labels"])))),
                        labels=np.asarray(data["labels"]), video_ids=list(data["video_ids"]),
                        scores={k: np.asarray(v) for k, v in data["scores"].items()})
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader, cfg, device: torch.device) -> VideoScores:
+    """Scores for every video of ``loader``'s dataset (all views of multi-view test
+    items), gathered over processes."""
+    model.eval()
+    collector = ScoreCollector()
+    with batches(loader) as loaded:
+        for batch in progress(loaded, len(loader), "eval"):
+            inputs, labels, views = prepare_batch(batch, cfg, device)
+            with autocast(cfg, device):
+                out = model(inputs)
+            ids = [m["frame_dir"] for m in batch["meta"]]
+            collector.add(out, labels, batch["index"], ids, num_views=views)
+            raise_if_interrupted()
+    return collector.gather()

@@ -1,4 +1,4 @@
-"""Datasets and DataLoaders for a stage, with samplers that make runs reproducible.
+"""DataLoaders for a stage, with samplers that make runs reproducible.
 
 * Training order is a permutation seeded by (RNG_SEED, epoch), split across processes;
   a resumed run can start part-way into an epoch and sees the same remaining batches.
@@ -24,17 +24,10 @@ from typing import Iterator, List, Optional
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..registry import DATASET_REGISTRY
 from .distributed import get_info, processes_per_shard
 
-__all__ = ["batches", "build_dataset", "build_loader", "end_workers", "TrainSampler",
+__all__ = ["batches", "build_loader", "end_workers", "TrainSampler",
            "EvalSampler"]
-
-
-def build_dataset(cfg, split: str) -> Dataset:
-    """``DATASET_REGISTRY.get(name.capitalize())(cfg, split)``, as PySlowFast does."""
-    name = cfg.TEST.DATASET if split == "test" else cfg.TRAIN.DATASET
-    return DATASET_REGISTRY.get(name.capitalize())(cfg, split)
 
 
 class TrainSampler(Sampler):

@@ -1,59 +1,91 @@
 """What a person follows while a stage runs: log lines, JSON stats, TensorBoard, tables.
 
-Each stage folder gets ``log.txt`` (the same lines as the console), ``stats.jsonl``
+Each run and stage folder gets ``log.txt`` (the same lines as the console, opened by
+:func:`log_to` where the run or stage starts); a training stage also ``stats.jsonl``
 (one JSON object per logged step/epoch/evaluation) and, with ``TENSORBOARD.ENABLE``,
 ``tensorboard/``. Only the main process writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Iterator, List
 
 from iopath.common.file_io import g_pathmgr
 
+from ..errors import UserError
 from .distributed import is_main
 
-__all__ = ["setup_logging", "StatsWriter", "format_metrics_table", "format_eta", "progress",
-           "log_traceback"]
+__all__ = ["get_logger", "log_to", "traceback_log", "StatsWriter", "format_metrics_table",
+           "format_eta", "progress"]
 
 LOGGER_NAME = "rgbpose_plugin"
+_FORMAT = logging.Formatter("[%(asctime)s %(levelname)s] %(message)s", "%m/%d %H:%M:%S")
 
 
-def setup_logging(folder: Optional[str] = None) -> logging.Logger:
-    """Console + ``folder/log.txt`` on the main process; warnings only elsewhere."""
+def get_logger() -> logging.Logger:
+    """The plugin's logger: the console always (warnings only on processes other than the
+    main one), plus the ``log.txt`` of the innermost :func:`log_to` block."""
     logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(logging.INFO if is_main() else logging.WARNING)
     logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    fmt = logging.Formatter("[%(asctime)s %(levelname)s] %(message)s", "%m/%d %H:%M:%S")
-    console = logging.StreamHandler(sys.stdout)
-    console.setFormatter(fmt)
-    logger.addHandler(console)
-    if folder and is_main():
-        g_pathmgr.mkdirs(folder)
-        file_handler = logging.FileHandler(os.path.join(folder, "log.txt"))
-        file_handler.setFormatter(fmt)
-        logger.addHandler(file_handler)
+    if not any(getattr(h, "_rgbpose_console", False) for h in logger.handlers):
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(_FORMAT)
+        console._rgbpose_console = True
+        logger.addHandler(console)
+    logger.setLevel(logging.INFO if is_main() else logging.WARNING)
     return logger
 
 
-def log_traceback(err: BaseException) -> str:
-    """Write ``err`` with its traceback to the ``log.txt`` that :func:`setup_logging` last
-    opened (not to the console); that file's path, or "" when no log file is open."""
-    logger = logging.getLogger(LOGGER_NAME)
-    files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
-    for handler in files:
-        record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "run failed",
-                                   None, (type(err), err, err.__traceback__))
-        handler.handle(record)
-    return files[0].baseFilename if files else ""
+def _file_handlers(logger: logging.Logger) -> List[logging.FileHandler]:
+    return [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+
+
+@contextlib.contextmanager
+def log_to(folder: str) -> Iterator[logging.Logger]:
+    """Inside the block, the logger also writes ``folder/log.txt`` (main process only);
+    after it, the log file of the enclosing block again. The code that starts a run or a
+    stage opens its folder's log once; a block for the folder already open changes nothing.
+
+    A bug (an exception other than a :class:`~rgbpose_plugin.errors.UserError`) leaving
+    the block is written with its traceback to this ``log.txt``, and :func:`traceback_log`
+    names that file for the one-line report.
+    """
+    logger = get_logger()
+    path = os.path.abspath(os.path.join(folder, "log.txt"))
+    outer = _file_handlers(logger)
+    if not is_main() or any(h.baseFilename == path for h in outer):
+        yield logger
+        return
+    g_pathmgr.mkdirs(folder)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(_FORMAT)
+    for h in outer:
+        logger.removeHandler(h)
+    logger.addHandler(handler)
+    try:
+        yield logger
+    except Exception as err:
+        if not isinstance(err, UserError) and not traceback_log(err):
+            handler.handle(logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "run failed",
+                                             None, (type(err), err, err.__traceback__)))
+            err.rgbpose_log_file = path
+        raise
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        for h in outer:
+            logger.addHandler(h)
+
+
+def traceback_log(err: BaseException) -> str:
+    """The ``log.txt`` that holds ``err``'s traceback (see :func:`log_to`), or ""."""
+    return getattr(err, "rgbpose_log_file", "")
 
 
 class StatsWriter:

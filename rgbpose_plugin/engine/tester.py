@@ -9,22 +9,24 @@ Writes into ``cfg.OUTPUT_DIR``: ``test_results.pkl`` (or ``TEST.SAVE_RESULTS_PAT
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Dict
 
 from ..config import check_values
+from ..data import build_dataset
 from ..fileio import atomic_write_text
 from ..labels.lookup import resolve_class_names
 from ..models import build_model
 from ..scores import fused_table
 from ..weights.checkpoints import CheckpointError, last_checkpoint, load_checkpoint
+from .batch import device_for
 from .distributed import is_main
-from .evaluation import compute_metrics, confusion_matrix, save_results
+from .evaluation import compute_metrics, confusion_matrix, evaluate, save_results
 from .fast_paths import channels_last_model
-from .loader import build_dataset, build_loader
-from .logs import format_metrics_table, setup_logging
+from .loader import build_loader
+from .logs import format_metrics_table, log_to
 from .plots import plot_confusion_matrix
-from .trainer import device_for, evaluate
 
 __all__ = ["test", "results_path"]
 
@@ -36,8 +38,13 @@ def results_path(cfg) -> str:
 
 
 def test(cfg) -> Dict:
-    """Test ``TEST.CHECKPOINT_FILE_PATH`` (else the stage's last checkpoint)."""
-    log = setup_logging(cfg.OUTPUT_DIR)
+    """Test ``TEST.CHECKPOINT_FILE_PATH`` (else the stage's last checkpoint), logging to
+    the stage's folder."""
+    with log_to(cfg.OUTPUT_DIR) as log:
+        return _test(cfg, log)
+
+
+def _test(cfg, log: logging.Logger) -> Dict:
     path = cfg.TEST.CHECKPOINT_FILE_PATH or last_checkpoint(cfg.OUTPUT_DIR)
     if not path:
         raise CheckpointError(f"nothing to test: no TEST.CHECKPOINT_FILE_PATH and no checkpoint "

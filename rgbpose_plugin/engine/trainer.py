@@ -10,22 +10,22 @@ Resuming: with TRAIN.AUTO_RESUME the newest checkpoint of the folder restores mo
 optimizer, AMP scaler, epoch, iteration and RNG states; the LR schedule is a function
 of the epoch, and the data order and augmentation are seeded by (seed, epoch, index),
 so a resumed run ends with the same weights as an uninterrupted one. A stop request
-(:func:`request_stop`, e.g. from SLURM preemption) saves at the next iteration boundary.
+(:mod:`.stopping`, e.g. SLURM preemption) saves at the next iteration boundary.
+Evaluation is :func:`.evaluation.evaluate`, the inputs of a batch :mod:`.batch`.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 
 from ..config import check_values
-from ..data import draw_heatmaps, to_device
+from ..data import build_dataset
 from ..errors import Interrupted, raise_if_interrupted
 from ..labels.lookup import check_num_classes
 from ..models import build_model, model_streams
@@ -37,74 +37,18 @@ from ..weights.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from .batch import device_for, prepare_batch
 from .distributed import all_gather_objects, barrier, get_info, is_main, main_decides, sync_buffers
-from .evaluation import ScoreCollector, VideoScores, compute_metrics
-from .fast_paths import autocast, channels_last_inputs, channels_last_model, compile_net, grad_scaler
-from .loader import batches, build_dataset, build_loader
-from .logs import StatsWriter, format_eta, format_metrics_table, progress, read_stats, setup_logging
+from .evaluation import compute_metrics, evaluate
+from .fast_paths import autocast, channels_last_model, compile_net, grad_scaler
+from .loader import batches, build_loader
+from .logs import StatsWriter, format_eta, format_metrics_table, get_logger, log_to, progress, read_stats
 from .optim import build_optimizer, lr_at_epoch, set_lr
 from .plots import plot_training_curves
 from .rng import capture_rng_state, restore_rng_state, seed_everything
+from .stopping import consume_stop, stop_agreed
 
-__all__ = ["train", "evaluate", "request_stop", "stop_point", "StopRequested", "prepare_batch",
-           "device_for", "train_step"]
-
-_STOP = threading.Event()
-
-
-class StopRequested(RuntimeError):
-    """Training stopped early on request; the state was saved in ``checkpoint``."""
-
-    def __init__(self, checkpoint: str) -> None:
-        where = f"state saved to {checkpoint}" if checkpoint else "between stages, nothing to save"
-        super().__init__(f"stopped on request; {where}")
-        self.checkpoint = checkpoint
-
-
-def request_stop() -> None:
-    """Ask the running trainer to save at the next iteration boundary and stop."""
-    _STOP.set()
-
-
-def _stop_agreed(device: torch.device) -> bool:
-    """True when any process was asked to stop (all processes stop at the same step)."""
-    flag = torch.tensor([1.0 if _STOP.is_set() else 0.0], device=device)
-    if get_info().world_size > 1:
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    return bool(flag.item())
-
-
-def stop_point(cfg, checkpoint: str) -> None:
-    """Between phases (after training, test, merge): stop here if any process was asked to.
-
-    ``checkpoint`` is where the finished work is; the rerun skips what is done.
-    """
-    if _stop_agreed(device_for(cfg)):
-        _STOP.clear()
-        raise StopRequested(checkpoint)
-
-
-def device_for(cfg) -> torch.device:
-    """The device of this process: the GPU :func:`launch` selected (see ``cuda_index``)."""
-    if cfg.NUM_GPUS > 0:
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
-
-
-def prepare_batch(batch: Dict, cfg, device: torch.device
-                  ) -> Tuple[List[torch.Tensor], torch.Tensor, int]:
-    """Pathway inputs and labels on ``device``, and the number of views per video.
-
-    Heatmaps are drawn on ``device`` when configured. Test items stack views,
-    (N, V, C, T, H, W): they are flattened to (N * V, C, T, H, W) here, before the
-    channels_last_3d conversion, which takes 5-D tensors only.
-    """
-    moved = draw_heatmaps(to_device(batch, device, non_blocking=device.type == "cuda"))
-    inputs, views = moved["inputs"], 1
-    if inputs[0].dim() == 6:
-        views = inputs[0].shape[1]
-        inputs = [x.flatten(0, 1) for x in inputs]
-    return channels_last_inputs(cfg, inputs), moved["label"], views
+__all__ = ["train", "train_step"]
 
 
 def _loss(cfg, out: Dict[str, torch.Tensor], labels: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -138,23 +82,6 @@ def train_step(cfg, net: nn.Module, optimizer: torch.optim.Optimizer,
     return values
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, loader, cfg, device: torch.device) -> VideoScores:
-    """Scores for every video of ``loader``'s dataset (all views of multi-view test
-    items), gathered over processes."""
-    model.eval()
-    collector = ScoreCollector()
-    with batches(loader) as loaded:
-        for batch in progress(loaded, len(loader), "eval"):
-            inputs, labels, views = prepare_batch(batch, cfg, device)
-            with autocast(cfg, device):
-                out = model(inputs)
-            ids = [m["frame_dir"] for m in batch["meta"]]
-            collector.add(out, labels, batch["index"], ids, num_views=views)
-            raise_if_interrupted()
-    return collector.gather()
-
-
 class _Trainer:
     """State of one stage's training in one process."""
 
@@ -162,7 +89,7 @@ class _Trainer:
         self.cfg = cfg
         self.info = get_info()
         self.device = device_for(cfg)
-        self.log = setup_logging(cfg.OUTPUT_DIR)
+        self.log = get_logger()
         seed_everything(cfg.RNG_SEED)
         check_values(cfg, f"training config ({cfg.OUTPUT_DIR})")  # e.g. AMP_DTYPE "BF16"
         model_streams(cfg)  # fails early, naming the key, on an unknown MODEL.MODEL_NAME
@@ -251,16 +178,9 @@ class _Trainer:
                 if self.global_step % cfg.LOG_PERIOD == 0 or i + 1 == iters:
                     self._log_iter(values, lr, i + 1, iters, start)
                 raise_if_interrupted()
-                if i + 1 < iters and _stop_agreed(self.device):
-                    raise StopRequested(self._save_and_consume_stop())
+                if i + 1 < iters and stop_agreed(self.device):
+                    raise consume_stop(self.save())
         self.epoch, self.iter_in_epoch = self.epoch + 1, 0
-
-    def _save_and_consume_stop(self, saved: str = "") -> str:
-        # Cleared only here, so a request that arrives while the trainer is still being
-        # built (dataset, resume) is honoured at the first iteration boundary.
-        path = saved or self.save()
-        _STOP.clear()
-        return path
 
     def _log_iter(self, values: Dict, lr: float, done: int, iters: int, start: float) -> None:
         elapsed = time.perf_counter() - start
@@ -317,8 +237,8 @@ class _Trainer:
                 saved = self.save()
             if self.val_loader is not None and (last or self.epoch % cfg.TRAIN.EVAL_PERIOD == 0):
                 metrics = self.validate()
-            if _stop_agreed(self.device):  # also after the last epoch's (long) validation
-                raise StopRequested(self._save_and_consume_stop(saved))
+            if stop_agreed(self.device):  # also after the last epoch's (long) validation
+                raise consume_stop(saved or self.save())
         if not metrics and self.val_loader is not None:
             metrics = self.validate()  # resumed after the last epoch: its validation was cut short
         if is_main():
@@ -339,5 +259,6 @@ class _Trainer:
 
 
 def train(cfg) -> Optional[Dict]:
-    """Train the stage described by ``cfg`` (in this process)."""
-    return _Trainer(cfg).run()
+    """Train the stage described by ``cfg`` (in this process), logging to its folder."""
+    with log_to(cfg.OUTPUT_DIR):
+        return _Trainer(cfg).run()

@@ -9,23 +9,20 @@
 The kinds themselves (names, streams, datasets) are :mod:`rgbpose_plugin.model_kinds`;
 this module holds one builder per kind and registers it under the kind's name. The
 architecture comes from ``cfg.RGBPOSE.{RGB,POSE,FUSION}``, the class count from
-``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper. With
-``RGBPOSE.HOST_MODE`` (a host project's config) the registered builder returns the model
-with the host's output shape (one ``(N, C)`` tensor, :mod:`rgbpose_plugin.host`); its
-weights are the same.
+``cfg.MODEL.NUM_CLASSES``; the config is read here and nowhere deeper. A PySlowFast host
+gets these builders with the host's output shape added (:mod:`rgbpose_plugin.host`).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable, Dict, Tuple
+from typing import Tuple
 
 import torch.nn as nn
 from fvcore.common.config import CfgNode
 
 from ..config.checks import frame_ratio
-from ..model_kinds import MODEL_KINDS, model_kind
-from ..registry import MODEL_REGISTRY, for_caller, register_model
+from ..model_kinds import kind_by_key, model_kind
+from ..registry import MODEL_REGISTRY, register_model
 from .pathway import PathwaySpec
 from .rgbpose_conv3d import create_pose_slowonly, create_rgb_slowonly, create_rgbpose_conv3d
 
@@ -51,6 +48,7 @@ def model_streams(cfg: CfgNode) -> Tuple[str, ...]:
     return model_kind(cfg.MODEL.MODEL_NAME).streams
 
 
+@register_model(kind_by_key("rgbpose").name)
 def build_rgbpose_conv3d(cfg: CfgNode) -> nn.Module:
     return create_rgbpose_conv3d(
         rgb_pathway=pathway_spec(cfg.RGBPOSE.RGB),
@@ -64,29 +62,18 @@ def build_rgbpose_conv3d(cfg: CfgNode) -> nn.Module:
     )
 
 
+@register_model(kind_by_key("rgb").name)
 def build_rgb_slowonly(cfg: CfgNode) -> nn.Module:
     return create_rgb_slowonly(pathway=pathway_spec(cfg.RGBPOSE.RGB),
                                num_classes=cfg.MODEL.NUM_CLASSES,
                                dropout_rate=cfg.MODEL.DROPOUT_RATE)
 
 
+@register_model(kind_by_key("pose").name)
 def build_pose_slowonly(cfg: CfgNode) -> nn.Module:
     return create_pose_slowonly(pathway=pathway_spec(cfg.RGBPOSE.POSE),
                                 num_classes=cfg.MODEL.NUM_CLASSES,
                                 dropout_rate=cfg.MODEL.DROPOUT_RATE)
-
-
-_BUILDERS: Dict[str, Callable[[CfgNode], nn.Module]] = {
-    "rgbpose": build_rgbpose_conv3d, "rgb": build_rgb_slowonly, "pose": build_pose_slowonly}
-
-
-def _registered(cfg: CfgNode, build: Callable[[CfgNode], nn.Module]) -> nn.Module:
-    """What the registry builds: host-shaped outputs under RGBPOSE.HOST_MODE."""
-    return for_caller("model", build(cfg), cfg)
-
-
-for _kind in MODEL_KINDS:  # one builder per kind, registered under its MODEL_NAME
-    register_model(_kind.name)(functools.partial(_registered, build=_BUILDERS[_kind.key]))
 
 
 def build_model(cfg: CfgNode) -> nn.Module:
