@@ -45,7 +45,7 @@ _NATIVE_LOGS = NativeLogFilter()  # one per process: fd 2 is the process's
 _INSTALL_HINT = (
     "the 'mediapipe' pose backend needs mediapipe: pip install --no-deps mediapipe==0.10.21 "
     "opencv-contrib-python-headless flatbuffers attrs 'protobuf<7' "
-    "(see the README section on skeleton extraction)"
+    "(see docs/data_preparation.md)"
 )
 
 
