@@ -29,9 +29,6 @@ from rgbpose_plugin.launch.job import distributed_cfg, job_port
 from rgbpose_plugin.launch.node_loss import peer_left_an_error, peer_lost
 
 REPO = Path(__file__).resolve().parents[1]
-CLUSTER = REPO / "slurm" / "local_cluster"
-DEMO_CFG = REPO / "configs" / "demo" / "rgbpose_demo.yaml"
-JOB_TIMEOUT_S = 240  # bound on any one wait for jobs
 
 
 # --- options, plans, scripts (no cluster) ---------------------------------------------------
