@@ -1,26 +1,43 @@
 """The plugin inside a PySlowFast-style host (the stand-in in tests/host_standin).
 
+The stand-in checkout is set up as docs/hosts.md says (tools/setup_pyslowfast.py, the host
+config copied out of the project) and its own tools/run_net.py runs the recipe's command.
 The host's own loops train and test the plugin's models; the results match the plugin's
 own tester on the same checkpoint and views, and one host training step has the plugin
 trainer's gradients.
 """
 
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 from fvcore.nn import flop_count
-from host_fixtures import host_cfg, make_host_dataset, native_twin, standin_host
+from host_fixtures import (
+    copy_standin,
+    make_host_dataset,
+    native_twin,
+    plugin_env,
+    recipe_opts,
+    run_setup_script,
+    standin_host,
+)
 from torch.utils.data._utils.collate import default_collate
 
 from rgbpose_plugin.config import get_cfg
 from rgbpose_plugin.data import collate
 from rgbpose_plugin.engine.evaluation import load_results
 from rgbpose_plugin.engine.tester import test as plugin_test
+from rgbpose_plugin.errors import UserError
+from rgbpose_plugin.host.pyslowfast_setup import FIXES, setup_pyslowfast, write_detectron2_stub
 
 
 @pytest.fixture(scope="module")
-def host():
-    yield from standin_host()
+def host(tmp_path_factory):
+    yield from standin_host(tmp_path_factory.mktemp("pyslowfast"))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +67,7 @@ def _plugin_scores(cfg, checkpoint, out_dir, metric):
 def test_host_trains_and_tests_like_the_plugin(host, tiny_data, tmp_path, model_name, dataset,
                                               metric):
     epochs = 2 if model_name == "RGBPoseConv3D" else 1
-    cfg = host_cfg(tiny_data, tmp_path / "host", "MODEL.MODEL_NAME", model_name,
+    cfg = host.cfg(tiny_data, tmp_path / "host", "MODEL.MODEL_NAME", model_name,
                    "TRAIN.DATASET", dataset, "TEST.DATASET", dataset, "SOLVER.MAX_EPOCH", epochs)
     history = host.train(cfg)
     assert history["flops"] > 0  # the host's model-analysis pass ran on one RGB clip
@@ -68,7 +85,7 @@ def test_one_host_step_has_the_plugin_trainers_gradients(host, tiny_data, tmp_pa
 
     from rgbpose_plugin.engine.trainer import _Trainer
 
-    cfg = host_cfg(tiny_data, tmp_path / "host", "RGBPOSE.HEAD.LOSS_WEIGHTS", "[1.0, 0.5]")
+    cfg = host.cfg(tiny_data, tmp_path / "host", "RGBPOSE.HEAD.LOSS_WEIGHTS", "[1.0, 0.5]")
     ncfg = native_twin(cfg)
     ncfg.OUTPUT_DIR = str(tmp_path / "ours")
     trainer = _Trainer(ncfg)
@@ -102,12 +119,12 @@ def test_every_view_counts_once_with_a_distributed_sampler(host, tiny_data, tmp_
                                                             monkeypatch):
     from slowfast.models import build_model
 
-    cfg = host_cfg(tiny_data, tmp_path / "host")
+    cfg = host.cfg(tiny_data, tmp_path / "host")
     model = build_model(cfg)  # untrained weights serve: only the bookkeeping is checked
     optimizer = torch.optim.SGD(model.parameters(), 0.1)
     cfg.TEST.CHECKPOINT_FILE_PATH = host.save_checkpoint(model, optimizer, 0, cfg)
     single = host.test(cfg)
-    import rgbpose_plugin.host.dataset as host_dataset
+    import rgbpose_plugin.host.items as host_dataset
 
     world = 4  # 5 test videos x 2 views = 10 items: the sampler would repeat two
     monkeypatch.setattr(host_dataset, "process_count", lambda: world)  # as torch.distributed says
@@ -121,7 +138,7 @@ def test_every_view_counts_once_with_a_distributed_sampler(host, tiny_data, tmp_
 def test_flop_pass_and_native_mode(host, tiny_data, tmp_path):
     from slowfast.models import build_model
 
-    cfg = host_cfg(tiny_data, tmp_path / "host")
+    cfg = host.cfg(tiny_data, tmp_path / "host")
     hosted = build_model(cfg).eval()
     ncfg = native_twin(cfg)
     native = build_model(ncfg).eval()  # the same registry; the plugin's own config
@@ -161,7 +178,7 @@ def test_checkpoints_cross_load(host, tiny_data, tmp_path):
     from rgbpose_plugin.inference.model_loading import load_model
     from rgbpose_plugin.weights.checkpoints import save_checkpoint
 
-    cfg = host_cfg(tiny_data, tmp_path / "host")
+    cfg = host.cfg(tiny_data, tmp_path / "host")
     model = build_model(cfg)
     host_ckpt = host.save_checkpoint(model, torch.optim.SGD(model.parameters(), 0.1), 0, cfg)
     ours, ours_cfg, _ = load_model(host_ckpt)  # demo_net's loader: config from the host dump
@@ -189,9 +206,66 @@ def test_the_host_s_datasets_check_videos_and_classes_when_built(host, tiny_data
     from rgbpose_plugin.errors import ConfigError
 
     build = DATASET_REGISTRY.get("Rgbpose")
-    cfg = host_cfg(tiny_data, tmp_path, "DATA.PATH_PREFIX", str(tmp_path / "nowhere"))
+    cfg = host.cfg(tiny_data, tmp_path, "DATA.PATH_PREFIX", str(tmp_path / "nowhere"))
     with pytest.raises(VideoError, match=r"of the train split not found .*\(there is no folder"):
         build(cfg, "train")
-    cfg = host_cfg(tiny_data, tmp_path, "MODEL.NUM_CLASSES", 7)
+    cfg = host.cfg(tiny_data, tmp_path, "MODEL.NUM_CLASSES", 7)
     with pytest.raises(ConfigError, match="MODEL.NUM_CLASSES is 7 but the label map"):
         build(cfg, "train")
+
+
+def _files(*folders):
+    return {path: path.read_bytes() for folder in folders for path in sorted(folder.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
+def test_the_setup_script_applies_each_fix_once(host):
+    """The fixture ran `python tools/setup_pyslowfast.py SLOWFAST_DIR` on a fresh checkout;
+    a second run changes nothing and says so."""
+    assert host.setup_output.count(": applied\n") == len(FIXES), host.setup_output
+    assert "detectron2 stub: wrote 7 file(s)" in host.setup_output
+    from detectron2.layers import ROIAlign  # the stub: importable, fails when used
+
+    with pytest.raises(RuntimeError, match="detectron2 is a stub here"):
+        ROIAlign((7, 7), 1.0, 0)
+    before = _files(host.checkout, host.stub_dir)
+    again = run_setup_script(host.checkout)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count(": already applied\n") == len(FIXES), again.stdout
+    assert "detectron2 stub: already written" in again.stdout
+    assert "Nothing to change." in again.stdout
+    assert _files(host.checkout, host.stub_dir) == before
+
+
+def test_the_setup_script_names_what_to_edit_by_hand(tmp_path):
+    checkout = copy_standin(tmp_path)
+    hook = checkout / "slowfast" / "config" / "custom_config.py"
+    hook.write_text("def add_custom_config(_C):\n    _C.MY_KEY = 1\n")  # the user's own keys
+    report = setup_pyslowfast(checkout)
+    assert (report.changed, report.not_found) == (len(FIXES), 1)  # 3 fixes and the stub
+    line = next(line for line in report.lines if "custom_config.py" in line)
+    assert line.startswith("slowfast/config/custom_config.py: text not found (PySlowFast "
+                           "changed): apply by hand: ") and "add_rgbpose_config(_C)" in line
+    assert hook.read_text() == "def add_custom_config(_C):\n    _C.MY_KEY = 1\n"
+    (tmp_path / "real" / "detectron2").mkdir(parents=True)
+    (tmp_path / "real" / "detectron2" / "__init__.py").write_text("# detectron2\n")
+    with pytest.raises(UserError, match="is not this script's stub"):
+        write_detectron2_stub(tmp_path / "real")
+    res = run_setup_script(tmp_path / "nowhere")  # a user mistake: one line, exit status 2
+    assert res.returncode == 2 and res.stderr.startswith("error: "), res.stderr
+    assert res.stderr.count("\n") == 1 and "is not a PySlowFast checkout" in res.stderr
+
+
+@pytest.mark.slow
+def test_the_recipe_s_command_trains_and_tests_in_the_host(host, tiny_data, tmp_path):
+    """docs/hosts.md's command in the checkout: its own tools/run_net.py, the copied host
+    config, PYTHONPATH = the checkout and the stub."""
+    opts = [str(o) for o in recipe_opts(tiny_data, tmp_path / "out")] + ["SOLVER.MAX_EPOCH", "1"]
+    env = plugin_env(PYTHONPATH=os.pathsep.join([str(host.checkout), str(host.stub_dir)]))
+    res = subprocess.run([sys.executable, "tools/run_net.py", "--cfg", str(host.config),
+                          "--opts", *opts], cwd=host.checkout, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    assert "trained 1 epoch(s)" in res.stdout
+    assert re.search(r"tested 5 videos: top-1 \d+\.\d\d%", res.stdout), res.stdout
+    assert (tmp_path / "out" / "checkpoints" / "checkpoint_epoch_00001.pyth").is_file()

@@ -86,7 +86,9 @@ def eval_epoch(loader, model):
     return 100.0 * wrong / seen
 
 
-def train(cfg):
+def train(cfg, after_iteration=None):
+    """Train and validate; ``after_iteration()`` runs after every step (tools/train_net.py
+    waits for CUDA there)."""
     torch.manual_seed(cfg.RNG_SEED)
     model = build_model(cfg)
     flops = log_model_info(model, cfg) if cfg.LOG_MODEL_INFO else None
@@ -110,6 +112,8 @@ def train(cfg):
             assert preds.dim() == 2 and preds.shape[1] == cfg.MODEL.NUM_CLASSES
             top1 = topks_correct(preds, labels, (1, 5))[0]
             history["train_top1_err"].append(100.0 * (1 - top1.item() / preds.size(0)))
+            if after_iteration is not None:
+                after_iteration()
         history["checkpoints"].append(save_checkpoint(model, optimizer, epoch, cfg))
         history["val_top1_err"].append(eval_epoch(val_loader, model))
     return history

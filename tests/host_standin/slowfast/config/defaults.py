@@ -70,6 +70,8 @@ _C.BN.WEIGHT_DECAY = 0.0
 _C.TENSORBOARD = CfgNode()
 _C.TENSORBOARD.ENABLE = False
 _C.TENSORBOARD.LOG_DIR = ""
+_C.DEMO = CfgNode()
+_C.DEMO.ENABLE = False
 _C.DIST_BACKEND = "nccl"
 custom_config.add_custom_config(_C)
 
