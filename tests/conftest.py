@@ -8,3 +8,7 @@ import importlib.util
 # not collected, rather than reported as skips.
 if importlib.util.find_spec("mmaction") is None:
     collect_ignore_glob = ["test_mm_*.py"]
+
+# The stand-in PySlowFast checkout is a host's source tree, not tests: its tools/test_net.py
+# is PySlowFast's test loop (tests/test_host_standin.py runs it).
+collect_ignore = ["host_standin"]
