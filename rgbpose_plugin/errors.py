@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 __all__ = ["AnnotationError", "ConfigError", "DataError", "DataPrepError", "InferenceError",
            "Interrupted", "MAX_LISTED", "SampleBug", "SampleError", "UserError", "VideoError",
-           "listed", "raise_if_interrupted", "stop_signals"]
+           "ZooError", "listed", "raise_if_interrupted", "stop_signals"]
 
 MAX_LISTED = 20  # items spelled out in one message; the rest are counted
 
@@ -91,6 +91,11 @@ class DataPrepError(UserError, ValueError):
     matching a pattern, a labels CSV or label map that does not fit the videos, a pose
     backend that cannot be built, an impossible setting. The message names the file,
     folder or setting."""
+
+
+class ZooError(UserError, RuntimeError):
+    """A model-zoo name, catalog file, download or cached file that cannot be used. The
+    message is one line naming the entry, the URL or file, and how to supply the file."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -9,6 +9,7 @@ from .convert import (
     state_problems,
     summarize_problems,
 )
+from .finetune import load_for_finetune
 from .merge import merge_checkpoint_files, merge_stage1_weights
 from .mmcv_names import NameLayout, WeightNameError, from_mmcv, to_mmcv
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_state_matches",
     "config_for_layout",
     "from_mmcv",
+    "load_for_finetune",
     "merge_checkpoint_files",
     "merge_stage1_weights",
     "mmcv_to_plugin",
