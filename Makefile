@@ -27,7 +27,7 @@ $(STAMP): setup.cfg pyproject.toml
 	# torch/torchvision first, pinned to the versions the suite is tested with, so that the
 	# install of the package below keeps them.
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,export]"
 	# mediapipe (offline pose backend): the dependencies it really uses first, then mediapipe
 	# itself with --no-deps and last. Its wheel pins numpy<2, protobuf<5, jax, a GUI OpenCV;
 	# installed last, no later pip run reports those pins as resolver errors.

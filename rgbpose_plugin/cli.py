@@ -26,7 +26,15 @@ from .engine.logs import traceback_log
 from .errors import Interrupted, UserError, stop_signals
 from .stage_graph import STAGE_NAMES
 
-__all__ = ["add_config_args", "config_from_args", "report_errors"]
+__all__ = ["add_config_args", "config_from_args", "positive_int", "report_errors"]
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a positive integer, else argparse's usage error."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def add_config_args(parser: argparse.ArgumentParser, *, stage_help: str = "") -> None:

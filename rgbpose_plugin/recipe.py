@@ -9,13 +9,19 @@ or ``redo`` (``--reuse`` / ``--redo`` on the command line); a redone stage makes
 stages after it run again too. A stage whose weights are supplied
 (``RGBPOSE.RECIPE.<STAGE>_CHECKPOINT``, e.g. released weights converted with
 tools/convert_checkpoint.py) is skipped, and so are the stages that only feed it.
+
+Every checkpoint setting a stage reads (``RGBPOSE.RECIPE.<STAGE>_CHECKPOINT``,
+``TRAIN.CHECKPOINT_FILE_PATH``, ``TEST.CHECKPOINT_FILE_PATH``) may name a model of the zoo,
+``zoo:NAME`` (:mod:`rgbpose_plugin.zoo`). The run fetches all of them before its first
+stage, so a wrong name or a failed download stops it in seconds, not after hours of
+training; each stage's ``DONE.json`` lists the zoo models it started from and their files.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from fvcore.common.config import CfgNode
 from iopath.common.file_io import g_pathmgr
@@ -36,6 +42,7 @@ from .model_kinds import model_kind
 from .scores import STREAMS, fuse
 from .stage_graph import STAGE_NAMES, STAGES, Stage, downstream, stage
 from .weights import merge_checkpoint_files
+from .zoo import ZOO_PREFIX, is_zoo_ref, resolve_weights
 
 __all__ = ["DONE_FILE", "StageConfigChanged", "done_path", "run", "run_recipe", "run_stage",
            "stage_pending", "stage_record", "summarize", "summary_table"]
@@ -78,14 +85,45 @@ def _supplied(cfg: CfgNode, name: str) -> str:
 
 
 def _checkpoint_of(cfg: CfgNode, name: str) -> str:
+    """The checkpoint file stage ``name`` left, or the weights supplied for it."""
     key = stage(name).supplied_key
     if cfg.RGBPOSE.RECIPE[key]:
-        return cfg.RGBPOSE.RECIPE[key]
+        return resolve_weights(cfg.RGBPOSE.RECIPE[key])
     record = stage_record(cfg, name)
     if record is None:
         raise ConfigError(f"stage {name!r} has not finished (no {done_path(cfg, name)}) and "
                           f"RGBPOSE.RECIPE.{key} is empty")
     return record["checkpoint"]
+
+
+def _weight_settings(cfg: CfgNode, st: Stage, scfg: CfgNode) -> List[Tuple[str, str]]:
+    """``[(key, value), ...]``: the checkpoint settings stage ``st`` starts from. Its own
+    TRAIN/TEST.CHECKPOINT_FILE_PATH wins over the results of the stages it needs."""
+    own = {"train": "TRAIN", "test": "TEST"}.get(st.action)
+    if own and scfg[own].CHECKPOINT_FILE_PATH:
+        return [(f"{own}.CHECKPOINT_FILE_PATH", scfg[own].CHECKPOINT_FILE_PATH)]
+    keys = [stage(n).supplied_key for n in st.needs]
+    return [(f"RGBPOSE.RECIPE.{k}", cfg.RGBPOSE.RECIPE[k]) for k in keys if cfg.RGBPOSE.RECIPE[k]]
+
+
+def _zoo_models(cfg: CfgNode, st: Stage, scfg: CfgNode) -> List[Dict[str, str]]:
+    """The zoo models stage ``st`` starts from, with their local files (for DONE.json)."""
+    return [{"key": key, "model": value[len(ZOO_PREFIX):], "file": resolve_weights(value)}
+            for key, value in _weight_settings(cfg, st, scfg) if is_zoo_ref(value)]
+
+
+def _fetch_zoo_models(cfg: CfgNode, names: Sequence[str]) -> None:
+    """Fetch every zoo model the stages ``names`` will start from, now: an unknown name or a
+    failed download stops the run before its first stage, not after hours of training.
+    Rank 0 fetches (one download); the others find the files in the cache."""
+    if is_main():
+        for name in names:
+            if not _supplied(cfg, name):
+                st = stage(name)
+                for used in _zoo_models(cfg, st, stage_cfg(cfg, name)):
+                    get_logger().info(f"stage {name}: {used['key']} zoo:{used['model']} "
+                                      f"-> {used['file']}")
+    barrier()
 
 
 def _write_record(cfg: CfgNode, name: str, record: Dict) -> None:
@@ -134,7 +172,9 @@ def _merge(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
 
 
 def _test(cfg: CfgNode, st: Stage, scfg: CfgNode) -> Dict:
-    if not scfg.TEST.CHECKPOINT_FILE_PATH:
+    if scfg.TEST.CHECKPOINT_FILE_PATH:
+        scfg.TEST.CHECKPOINT_FILE_PATH = resolve_weights(scfg.TEST.CHECKPOINT_FILE_PATH)
+    else:
         scfg.TEST.CHECKPOINT_FILE_PATH = _checkpoint_of(cfg, st.needs[0])
     return {"checkpoint": scfg.TEST.CHECKPOINT_FILE_PATH, "test": test(scfg)}
 
@@ -188,6 +228,9 @@ def _run_stage(cfg: CfgNode, name: str, force: bool) -> Tuple[Dict, bool]:
         st = stage(name)
         try:
             record = dict(_ACTIONS[st.action](cfg, st, scfg.clone()), config=scfg.dump())
+            zoo = _zoo_models(cfg, st, scfg)  # already fetched: the cache answers
+            if zoo:
+                record["zoo"] = zoo
         except KeyboardInterrupt as err:
             if getattr(err, "where", ""):  # the trainer said where it stopped
                 raise
@@ -214,6 +257,7 @@ def _run_recipe(cfg: CfgNode, stages: Optional[Sequence[str]]) -> Dict:
     wanted = list(stages or cfg.RGBPOSE.RECIPE.STAGES)
     for name in wanted:
         stage(name)  # an unknown name fails before anything runs
+    _fetch_zoo_models(cfg, wanted)
     ran: Set[str] = set()
     for st in STAGES:
         if st.name in wanted:

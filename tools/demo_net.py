@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Classify one video with a trained checkpoint: its top classes, a picture, an MP4.
 
-    python tools/demo_net.py --checkpoint RUN_DIR|STAGE_DIR|CKPT --video VIDEO --out OUT_DIR \
+    python tools/demo_net.py --checkpoint RUN_DIR|STAGE_DIR|CKPT|zoo:NAME --video VIDEO --out OUT_DIR \
         [--cfg CFG.yaml] [--skeleton ANN.pkl] [--labels ntu60|ntu120|FILE] [--views N] \
         [--backend mediapipe|mmpose ...] [--opts KEY VALUE ...]
+    python tools/demo_net.py --model model.onnx --video VIDEO --out OUT_DIR ...   # exported
 
 Writes OUT_DIR/prediction.png, prediction.mp4, prediction.json (and skeleton.pkl when
 the skeleton was extracted). Exit status 2 for bad input (missing video or checkpoint, a
@@ -19,15 +20,9 @@ import logging
 import sys
 
 from rgbpose_dataprep.pose import available_pose_backends, backend_options
-from rgbpose_plugin.cli import report_errors
+from rgbpose_plugin.cli import positive_int, report_errors
 from rgbpose_plugin.inference import format_result, run_demo
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+from rgbpose_plugin.zoo import ZOO_PREFIX
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify one video with a trained RGBPoseConv3D (or rgb-only / pose-only) "
         "checkpoint; print the top-5 classes and write prediction.png, prediction.mp4 and "
         "prediction.json to --out.")
-    p.add_argument("--checkpoint", required=True,
-                   help="a run folder of tools/run_net.py (its fused model), a stage folder "
-                   "(the checkpoint its DONE.json names) or a .pyth file")
+    weights = p.add_mutually_exclusive_group(required=True)
+    weights.add_argument("--checkpoint",
+                         help="a run folder of tools/run_net.py (its fused model), a stage folder "
+                         "(the checkpoint its DONE.json names), a .pyth file or zoo:NAME")
+    weights.add_argument("--pretrained", metavar="NAME",
+                         help="a published model of the zoo, e.g. ntu60_xsub (the same as "
+                         "--checkpoint zoo:NAME; downloaded and converted on first use)")
+    weights.add_argument("--model", metavar="FILE",
+                         help="an exported model (model.onnx, run by onnxruntime, or a TorchScript "
+                         "file) with its model.json beside it (tools/export_model.py)")
     p.add_argument("--video", required=True, help="the video to classify")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--cfg", dest="cfg_file", default=None,
@@ -47,19 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skeleton", help="annotation file (.pkl) holding the video's skeleton "
                    "(matched by frame_dir = the video's file stem); default: extract it now")
     p.add_argument("--labels", help="class names: ntu60, ntu120, or a .txt/.csv file "
-                   "(default: labels.txt beside the config's DATA.ANN_FILE, else indices)")
-    p.add_argument("--views", type=_positive_int, help="test clips (default TEST.NUM_ENSEMBLE_VIEWS)")
+                   "(default: the names stored in the checkpoint, as zoo models have, else "
+                   "labels.txt beside the config's DATA.ANN_FILE, else indices)")
+    p.add_argument("--views", type=positive_int, help="test clips (default TEST.NUM_ENSEMBLE_VIEWS)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--topk", type=_positive_int, default=5,
+    p.add_argument("--topk", type=positive_int, default=5,
                    help="classes listed (default 5; all of them when the model has fewer)")
     p.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
-    p.add_argument("--video-size", type=_positive_int, default=640,
+    p.add_argument("--video-size", type=positive_int, default=640,
                    help="longer side of the annotated MP4 in pixels (default 640)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
 
     g = p.add_argument_group("skeleton extraction (without --skeleton)")
     g.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
-    g.add_argument("--max-persons", type=_positive_int, default=2, help="persons kept (default 2)")
+    g.add_argument("--max-persons", type=positive_int, default=2, help="persons kept (default 2)")
     g.add_argument("--pose-device", default="cpu",
                    help="device of the pose backend (mmpose: e.g. cuda:0; mediapipe: cpu only)")
     g.add_argument("--det-config", help="mmpose: mmdet person detector config")
@@ -78,7 +81,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s: %(message)s")
     result = run_demo(
-        args.checkpoint, args.video, args.out, cfg_file=args.cfg_file, opts=args.opts,
+        ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,
+        args.out, model_file=args.model, cfg_file=args.cfg_file, opts=args.opts,
         skeleton=args.skeleton, labels=args.labels, views=args.views, backend=args.backend,
         backend_options=backend_options(args.backend, args.pose_device, vars(args)),
         max_persons=args.max_persons, device=args.device, topk=args.topk,

@@ -1,5 +1,8 @@
 """Multi-view testing of a trained stage: metrics, saved scores, confusion matrix.
 
+The checkpoint is TEST.CHECKPOINT_FILE_PATH (a file or ``zoo:NAME``), else the stage's
+last one; it must fit the configured model exactly (class count included).
+
 Each test item holds all ``TEST.NUM_ENSEMBLE_VIEWS`` clips of one video (decoded once);
 the model scores every clip, softmax per clip, mean per video and stream.
 Writes into ``cfg.OUTPUT_DIR``: ``test_results.pkl`` (or ``TEST.SAVE_RESULTS_PATH``),
@@ -19,7 +22,9 @@ from ..fileio import atomic_write_text
 from ..labels.lookup import resolve_class_names
 from ..models import build_model
 from ..scores import fused_table
+from ..weights import state_problems, summarize_problems
 from ..weights.checkpoints import CheckpointError, last_checkpoint, load_checkpoint
+from ..zoo import resolve_weights
 from .batch import device_for
 from .distributed import is_main
 from .evaluation import compute_metrics, confusion_matrix, evaluate, save_results
@@ -45,14 +50,14 @@ def test(cfg) -> Dict:
 
 
 def _test(cfg, log: logging.Logger) -> Dict:
-    path = cfg.TEST.CHECKPOINT_FILE_PATH or last_checkpoint(cfg.OUTPUT_DIR)
+    path = resolve_weights(cfg.TEST.CHECKPOINT_FILE_PATH) or last_checkpoint(cfg.OUTPUT_DIR)
     if not path:
         raise CheckpointError(f"nothing to test: no TEST.CHECKPOINT_FILE_PATH and no checkpoint "
                               f"in {cfg.OUTPUT_DIR}/checkpoints")
     check_values(cfg, f"test config ({cfg.OUTPUT_DIR})")
     device = device_for(cfg)
     model = build_model(cfg).to(device)
-    model.load_state_dict(load_checkpoint(path)["model_state"])
+    model.load_state_dict(_fitting_state(load_checkpoint(path)["model_state"], model, path, cfg))
     model = channels_last_model(cfg, model)  # as in training: evaluate() converts the inputs
     dataset = build_dataset(cfg, "test")
     log.info(f"testing {path} on {len(dataset)} videos x {cfg.TEST.NUM_ENSEMBLE_VIEWS} views")
@@ -71,6 +76,17 @@ def _test(cfg, log: logging.Logger) -> Dict:
                               title=f"{cfg.MODEL.MODEL_NAME} ({best}), top-1 {metrics[best]['top1']:.1f}%")
         log.info(format_metrics_table(metrics, f"test, {cfg.TEST.NUM_ENSEMBLE_VIEWS} views"))
     return out
+
+
+def _fitting_state(state: Dict, model, path: str, cfg) -> Dict:
+    """``state`` if it fits ``model``; else a one-line error naming the file (a zoo model
+    of another class count is tested only after finetuning it on these classes)."""
+    problems = state_problems(state, model.state_dict())
+    if problems:
+        raise CheckpointError(f"checkpoint {path} does not fit the {cfg.MODEL.MODEL_NAME} of the "
+                              f"test config (MODEL.NUM_CLASSES {cfg.MODEL.NUM_CLASSES}): "
+                              f"{summarize_problems(problems)}")
+    return state
 
 
 def _class_names(cfg) -> list:

@@ -12,6 +12,10 @@ of the epoch, and the data order and augmentation are seeded by (seed, epoch, in
 so a resumed run ends with the same weights as an uninterrupted one. A stop request
 (:mod:`.stopping`, e.g. SLURM preemption) saves at the next iteration boundary.
 Evaluation is :func:`.evaluation.evaluate`, the inputs of a batch :mod:`.batch`.
+
+Without a checkpoint of its own, a stage starts from TRAIN.CHECKPOINT_FILE_PATH (a file or
+``zoo:NAME``); classifiers trained for another class count than MODEL.NUM_CLASSES keep
+their fresh initialisation (finetuning on your own classes), any other mismatch stops.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from ..weights.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from ..weights.finetune import load_for_finetune
+from ..zoo import resolve_weights
 from .batch import device_for, prepare_batch
 from .distributed import all_gather_objects, barrier, get_info, is_main, main_decides, sync_buffers
 from .evaluation import compute_metrics, evaluate
@@ -132,9 +138,22 @@ class _Trainer:
                               self.device)
             self.log.info(f"resumed from {path} (epoch {self.epoch}, iteration {self.iter_in_epoch})")
         elif cfg.TRAIN.CHECKPOINT_FILE_PATH:
-            ckpt = load_checkpoint(cfg.TRAIN.CHECKPOINT_FILE_PATH)
-            self.model.load_state_dict(ckpt["model_state"])
-            self.log.info(f"initialised from {cfg.TRAIN.CHECKPOINT_FILE_PATH}")
+            self._init_from(cfg.TRAIN.CHECKPOINT_FILE_PATH)
+
+    def _init_from(self, source: str) -> None:
+        """Start from the weights ``source`` names (a file or ``zoo:NAME``), not a resume:
+        classifiers of another class count are re-initialised and named in the log."""
+        path = resolve_weights(source)
+        ckpt = load_checkpoint(path)
+        state = ckpt["model_state"]
+        fresh = load_for_finetune(self.model, state, path)
+        zoo = ckpt.get("zoo") or {}
+        named = f"{path} (zoo model {zoo['name']})" if zoo.get("name") else path
+        self.log.info(f"initialised from {named}")
+        if fresh:
+            self.log.info(f"re-initialised {', '.join(fresh)}: {named} has "
+                          f"{state[fresh[0]].shape[0]} classes, MODEL.NUM_CLASSES is "
+                          f"{self.cfg.MODEL.NUM_CLASSES}")
 
     def save(self) -> str:
         """Every process contributes its RNG state; the main process writes the file."""

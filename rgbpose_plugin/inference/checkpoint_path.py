@@ -1,8 +1,10 @@
-"""Which checkpoint file ``--checkpoint`` means: a file, a stage folder or a run folder.
+"""Which checkpoint file ``--checkpoint`` means: a file, a stage or run folder, a zoo model.
 
 The recipe writes ``OUTPUT_DIR/<stage>/DONE.json`` when a stage finishes, naming the
 stage's final checkpoint; that is the file to use, whatever the schedule's last epoch:
 
+* ``zoo:NAME`` is a published model, fetched and converted on first use
+  (:mod:`rgbpose_plugin.zoo`);
 * a ``.pyth`` file is taken as it is;
 * a stage folder (``output/demo/rgbpose``) gives the checkpoint its ``DONE.json`` names;
 * a run folder (``output/demo``) gives the fused model's (``rgbpose``) checkpoint.
@@ -16,6 +18,7 @@ from pathlib import Path
 from ..errors import InferenceError
 from ..recipe import DONE_FILE
 from ..stage_graph import STAGES
+from ..zoo import resolve_weights
 
 __all__ = ["resolve_checkpoint"]
 
@@ -26,6 +29,7 @@ RUN_STAGE = _MODEL_STAGES[-1]
 
 def resolve_checkpoint(path: str) -> str:
     """The checkpoint file ``path`` stands for (see the module doc)."""
+    path = resolve_weights(path)
     p = Path(path)
     if not p.is_dir():
         return path  # a file (or a missing path: loading it names it)

@@ -3,7 +3,8 @@
 :func:`run_demo` does the work and returns a :class:`DemoResult`; :func:`format_result`
 is what ``tools/demo_net.py`` prints of it. Steps:
 
-1. load the checkpoint and its config (:mod:`.model_loading`);
+1. load the checkpoint (a file, a run or stage folder, ``zoo:NAME``) and its config
+   (:mod:`.model_loading`);
 2. take the skeleton from ``--skeleton`` or extract it now (:mod:`.skeleton`);
 3. build the test-split input of the video and run the model (:mod:`.predictor`);
 4. write ``prediction.png`` (:mod:`.picture`), ``prediction.mp4``
@@ -18,7 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..labels.lookup import LabelMapError, resolve_class_names
 from .annotated_video import write_annotated_video
 from .checkpoint_path import resolve_checkpoint
 from .model_loading import load_model
+from .onnx_model import load_exported
 from .picture import frame_tiles, save_picture, shown_frames
 from .predictor import Prediction, build_test_item, predict
 from .skeleton import annotated_label, check_skeleton, extract_skeleton, save_skeleton, skeleton_from_file
@@ -74,13 +76,45 @@ def _title(video: Path, prediction: Prediction, model_name: str, truth: Optional
     return title + (f"   annotated label: {truth}" if truth is not None else "")
 
 
-def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[str] = None,
+def _class_names(labels: Optional[str], checkpoint: Dict[str, Any], cfg
+                 ) -> Tuple[List[str], str]:
+    """``(names, source)``: ``--labels``, else the names the checkpoint stores (a zoo
+    model's), else a label file beside DATA.ANN_FILE, else indices."""
+    num_classes = int(cfg.MODEL.NUM_CLASSES)
+    stored = checkpoint.get("class_names")
+    if not labels and stored and len(stored) == num_classes:
+        return [str(n) for n in stored], "stored in the checkpoint"
+    try:
+        return resolve_class_names(labels, cfg.DATA.ANN_FILE, num_classes)
+    except LabelMapError as err:
+        raise InferenceError(str(err)) from err
+
+
+def _load(checkpoint: Optional[str], model_file: Optional[str], cfg_file: Optional[str],
+          opts: Sequence) -> Tuple[Any, Any, Dict[str, Any], str]:
+    """``(model, cfg, stored, file)``: a checkpoint (a folder or zoo:NAME -> its file) and
+    its config, or an exported model (ONNX, TorchScript) and the config in its model.json."""
+    if (checkpoint is None) == (model_file is None):
+        raise InferenceError("give a checkpoint or an exported model file, not both or neither")
+    if model_file is None:
+        checkpoint = resolve_checkpoint(checkpoint)
+        return (*load_model(checkpoint, cfg_file, opts), checkpoint)
+    if cfg_file:
+        raise InferenceError(f"--cfg does not apply to the exported model {model_file}: its "
+                             f"config is in its JSON (--opts still changes the test pipeline)")
+    return (*load_exported(model_file, opts), model_file)
+
+
+def run_demo(checkpoint: Optional[str], video: str, out_dir: str, *, cfg_file: Optional[str] = None,
              opts: Sequence = (), skeleton: Optional[str] = None, labels: Optional[str] = None,
              views: Optional[int] = None, backend: str = "mediapipe",
              backend_options: Optional[Dict[str, Any]] = None, max_persons: int = 2,
              device: Optional[str] = None, topk: int = 5, write_video: bool = True,
-             video_size: int = 640, progress: bool = False) -> DemoResult:
-    """Classify ``video`` with ``checkpoint``; write the picture, MP4 and JSON to ``out_dir``.
+             video_size: int = 640, progress: bool = False,
+             model_file: Optional[str] = None) -> DemoResult:
+    """Classify ``video`` with ``checkpoint``, or with ``model_file`` (ONNX or TorchScript,
+    written by ``tools/export_model.py``; ``checkpoint`` None); write the picture, MP4 and
+    JSON to ``out_dir``.
 
     Raises :class:`~rgbpose_plugin.errors.InferenceError` (or a data / checkpoint error) naming the file
     for a missing video, an unreadable or mismatched checkpoint, a skeleton file without
@@ -91,15 +125,10 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
         raise InferenceError(f"video {video} does not exist")
     if skeleton and not Path(skeleton).is_file():
         raise InferenceError(f"skeleton file {skeleton} does not exist")
-    checkpoint = resolve_checkpoint(checkpoint)  # a run or stage folder -> its final file
     timings: Dict[str, float] = {}
     with _timed(timings, "load_model"):
-        model, cfg, _ = load_model(checkpoint, cfg_file, opts)
-    try:
-        names, label_source = resolve_class_names(labels, cfg.DATA.ANN_FILE,
-                                                  int(cfg.MODEL.NUM_CLASSES))
-    except LabelMapError as err:
-        raise InferenceError(str(err)) from err
+        model, cfg, stored, checkpoint = _load(checkpoint, model_file, cfg_file, opts)
+    names, label_source = _class_names(labels, stored, cfg)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "skeleton"):
         raw, skeleton_source, saved = _get_skeleton(video_path, skeleton, out, backend,
@@ -108,7 +137,9 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
     truth = annotated_label(raw, len(names))
     with _timed(timings, "test_input"):
         item = build_test_item(cfg, annotation, video_path, views)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    # An exported ONNX model says where its runtime can run (onnxruntime may lack CUDA).
+    device = device or getattr(model, "default_device", None) or (
+        "cuda" if torch.cuda.is_available() else "cpu")
     with _timed(timings, "model"):
         prediction = predict(model, cfg, item, names, device)
     outputs = {"picture": str(out / "prediction.png"), "json": str(out / "prediction.json")}
@@ -125,22 +156,24 @@ def run_demo(checkpoint: str, video: str, out_dir: str, *, cfg_file: Optional[st
                                   video_size)
     if saved:
         outputs["skeleton"] = saved
-    report = _report(video_path, checkpoint, cfg_file, cfg, prediction, topk, skeleton_source,
-                     label_source, truth, device, outputs, timings)
+    report = _report(video_path, checkpoint, stored.get("zoo"), cfg_file, cfg, prediction, topk,
+                     skeleton_source, label_source, truth, device, outputs, timings)
     Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return DemoResult(prediction, outputs, report, timings)
 
 
-def _report(video: Path, checkpoint: str, cfg_file: Optional[str], cfg, prediction: Prediction,
-            topk: int, skeleton_source: str, label_source: str, truth: Optional[int],
-            device: str, outputs: Dict[str, str], timings: Dict[str, float]) -> Dict[str, Any]:
-    """The content of ``prediction.json``."""
+def _report(video: Path, checkpoint: str, zoo: Optional[Dict], cfg_file: Optional[str], cfg,
+            prediction: Prediction, topk: int, skeleton_source: str, label_source: str,
+            truth: Optional[int], device: str, outputs: Dict[str, str],
+            timings: Dict[str, float]) -> Dict[str, Any]:
+    """The content of ``prediction.json``; ``zoo`` is a zoo model's name, URL and sha256."""
     def inds(value: Optional[np.ndarray]) -> Optional[List]:
         return None if value is None else np.asarray(value).tolist()
 
     return {
         "video": str(video.resolve()),
         "checkpoint": str(Path(checkpoint).resolve()),
+        "zoo": zoo,
         "config": str(cfg_file) if cfg_file else "stored in the checkpoint",
         "model": cfg.MODEL.MODEL_NAME,
         "streams": prediction.streams,
