@@ -3,6 +3,7 @@
 #   make test   install into .venv (+ .venv-mmaction for the MMAction2 tests), lint, run
 #               the test suite
 #   make demo-picture   remake docs/demo_prediction.png from the demo's fused model
+#   make demo-long      two 60 s long scenes with ground truth in $(DEMO_DATA)/long (docs/demo.md)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,7 +20,7 @@ MM_STAMP := $(MM_VENV)/.installed
 # 4 classes told apart by motion, 2 pairs told apart only by the colour of a held object.
 DEMO_CLASSES := clap squat jump kick drink_red_cup drink_blue_cup wave_green_flag wave_yellow_flag
 
-.PHONY: install mmaction-env demo demo-picture test lint bench bench-mmaction clean
+.PHONY: install mmaction-env demo demo-picture demo-long test lint bench bench-mmaction clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,17 @@ demo-picture: demo
 	$(PY) tools/demo_net.py --checkpoint $(DEMO_OUT) --video $(DEMO_DATA)/videos/$(DEMO_PICTURE_VIDEO).mp4 \
 		--skeleton $(DEMO_DATA)/annotations.pkl --out $(DEMO_OUT)/picture --no-video
 	cp $(DEMO_OUT)/picture/prediction.png docs/demo_prediction.png
+
+# Long scenes (one and two actors) for per-person action timelines, beside the demo's data
+# and with its classes; not used in training.
+DEMO_LONG_S ?= 60
+demo-long: install
+	test -f $(DEMO_DATA)/annotations.pkl || $(PY) tools/make_demo_data.py --out $(DEMO_DATA) \
+		--videos-per-class 48 --classes $(DEMO_CLASSES)
+	$(PY) tools/make_demo_data.py --out $(DEMO_DATA) --videos-per-class 0 --classes $(DEMO_CLASSES) \
+		--long-scenes 1 --long-actors 1 --long-duration $(DEMO_LONG_S)
+	$(PY) tools/make_demo_data.py --out $(DEMO_DATA) --videos-per-class 0 --classes $(DEMO_CLASSES) \
+		--long-scenes 1 --long-actors 2 --long-duration $(DEMO_LONG_S)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,12 +5,15 @@
         [--cfg CFG.yaml] [--skeleton ANN.pkl] [--labels ntu60|ntu120|FILE] [--views N] \
         [--backend mediapipe|mmpose ...] [--opts KEY VALUE ...]
     python tools/demo_net.py --model model.onnx --video VIDEO --out OUT_DIR ...   # exported
+    python tools/demo_net.py --checkpoint CKPT --video LONG.mp4 --skeleton LONG.pkl --out OUT_DIR \
+        --window SECONDS|auto [--stride SECONDS] [--min-score P] [--min-duration SECONDS]
 
 Writes OUT_DIR/prediction.png, prediction.mp4, prediction.json (and skeleton.pkl when
-the skeleton was extracted). Exit status 2 for bad input (missing video or checkpoint, a
-checkpoint that does not fit the config, a skeleton file without the video, ...): the
-message names the file. Run with --help for every option; the logic lives in
-rgbpose_plugin.inference.
+the skeleton was extracted). With --window or --stride (a long video): one line per
+window, and OUT_DIR/segments.csv, timeline.json, timeline.png. Exit status 2 for bad
+input (missing video or checkpoint, a checkpoint that does not fit the config, a skeleton
+file without the video, ...): the message names the file. Run with --help for every
+option; the logic lives in rgbpose_plugin.inference (the timeline: its .timeline).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Optional
 
 from rgbpose_dataprep.pose import available_pose_backends, backend_options
 from rgbpose_plugin.cli import positive_int, report_errors
 from rgbpose_plugin.inference import format_result, run_demo
+from rgbpose_plugin.inference.timeline import format_timeline, run_timeline
 from rgbpose_plugin.zoo import ZOO_PREFIX
 
 
@@ -71,15 +76,52 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pose-checkpoint", help="mmpose: pose model weights (file or URL)")
     g.add_argument("--det-score-thr", type=float, default=0.7, help="mmpose: min box score")
     g.add_argument("--det-area-thr", type=float, default=1600.0, help="mmpose: min box area (px^2)")
+    t = p.add_argument_group("long videos: a timeline (on with --window or --stride)")
+    # SUPPRESS: absent unless given, which is what turns the timeline on.
+    t.add_argument("--window", type=_seconds, default=argparse.SUPPRESS,
+                   help="seconds per classified window, or auto: max(2, DATA.POSE_NUM_FRAMES / fps)")
+    t.add_argument("--stride", type=_seconds, default=argparse.SUPPRESS,
+                   help="seconds between window starts, or auto: half the window")
+    t.add_argument("--min-score", type=float, default=0.5,
+                   help="a window's fused top-1 probability needed for a label (default 0.5)")
+    t.add_argument("--min-duration", type=float, default=0.0,
+                   help="segments shorter than this many seconds are dropped (default 0)")
     p.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
                    help="config overrides KEY VALUE ... (last on the command line)")
     return p
+
+
+def _seconds(text: str) -> Optional[float]:
+    """A positive number of seconds, or None for "auto" (the default rule)."""
+    if text == "auto":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive or auto, got {text}")
+    return value
+
+
+def _timeline(args) -> int:
+    result = run_timeline(
+        ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,
+        args.out, model_file=args.model, cfg_file=args.cfg_file, opts=args.opts,
+        skeleton=args.skeleton, window=getattr(args, "window", None),
+        stride=getattr(args, "stride", None),
+        min_score=args.min_score, min_duration=args.min_duration, labels=args.labels,
+        views=args.views, device=args.device, topk=args.topk, progress=not args.quiet,
+        echo=print, backend=args.backend,
+        backend_options=backend_options(args.backend, args.pose_device, vars(args)),
+        max_persons=args.max_persons)
+    print(format_timeline(result))
+    return 0
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s: %(message)s")
+    if "window" in vars(args) or "stride" in vars(args):
+        return _timeline(args)
     result = run_demo(
         ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,
         args.out, model_file=args.model, cfg_file=args.cfg_file, opts=args.opts,

@@ -188,7 +188,7 @@ class RGBPoseDataset(Dataset):
         video, rgb_rows = "", None
         if "rgb" in clips:
             video = self.video_path(ann)
-            decoded = self._decode(ann, video, clips["rgb"])
+            decoded = self.decode(ann, video, clips["rgb"])
             sample.update(_with_frames(sample, decoded))
             rgb_rows = decoded.inverse.reshape(clips["rgb"].shape)
         sample = self.transform(sample)
@@ -209,8 +209,12 @@ class RGBPoseDataset(Dataset):
                 item.update(pose)
         return item
 
-    def _decode(self, ann: Dict[str, Any], path: str, inds: np.ndarray) -> DecodedFrames:
-        """Decode the RGB frames at ``inds``; the annotation's orientation must match."""
+    def decode(self, ann: Dict[str, Any], path: str, inds: np.ndarray) -> DecodedFrames:
+        """Decode the RGB frames at ``inds``; the annotation's orientation must match.
+
+        The one step a subclass replaces to take frames from elsewhere (frames already in
+        memory: :class:`rgbpose_plugin.inference.timeline.windows.WindowDataset`); sampling,
+        transforms and heatmaps stay the dataset's own."""
         decoded = decode_frames(path, inds.reshape(-1), threads=self.options.decode_threads,
                                 expected_frames=int(ann["total_frames"]),
                                 frame_dir=str(ann["frame_dir"]))

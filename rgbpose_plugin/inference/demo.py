@@ -34,7 +34,8 @@ from .picture import frame_tiles, save_picture, shown_frames
 from .predictor import Prediction, build_test_item, predict
 from .skeleton import annotated_label, check_skeleton, extract_skeleton, save_skeleton, skeleton_from_file
 
-__all__ = ["DemoResult", "run_demo", "format_result", "format_top"]
+__all__ = ["DemoResult", "class_names_for", "format_result", "format_top", "get_skeleton",
+           "load_for_inference", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _timed(timings: Dict[str, float], name: str) -> Iterator[None]:
     timings[name] = round(time.perf_counter() - start, 3)
 
 
-def _get_skeleton(video: Path, skeleton: Optional[str], out_dir: Path, backend: str,
+def get_skeleton(video: Path, skeleton: Optional[str], out_dir: Path, backend: str,
                   backend_options: Optional[Dict[str, Any]], max_persons: int,
                   progress: bool) -> tuple:
     """``(annotation, description, saved_file)``; an extracted one is saved for reuse."""
@@ -76,7 +77,7 @@ def _title(video: Path, prediction: Prediction, model_name: str, truth: Optional
     return title + (f"   annotated label: {truth}" if truth is not None else "")
 
 
-def _class_names(labels: Optional[str], checkpoint: Dict[str, Any], cfg
+def class_names_for(labels: Optional[str], checkpoint: Dict[str, Any], cfg
                  ) -> Tuple[List[str], str]:
     """``(names, source)``: ``--labels``, else the names the checkpoint stores (a zoo
     model's), else a label file beside DATA.ANN_FILE, else indices."""
@@ -90,7 +91,7 @@ def _class_names(labels: Optional[str], checkpoint: Dict[str, Any], cfg
         raise InferenceError(str(err)) from err
 
 
-def _load(checkpoint: Optional[str], model_file: Optional[str], cfg_file: Optional[str],
+def load_for_inference(checkpoint: Optional[str], model_file: Optional[str], cfg_file: Optional[str],
           opts: Sequence) -> Tuple[Any, Any, Dict[str, Any], str]:
     """``(model, cfg, stored, file)``: a checkpoint (a folder or zoo:NAME -> its file) and
     its config, or an exported model (ONNX, TorchScript) and the config in its model.json."""
@@ -127,11 +128,11 @@ def run_demo(checkpoint: Optional[str], video: str, out_dir: str, *, cfg_file: O
         raise InferenceError(f"skeleton file {skeleton} does not exist")
     timings: Dict[str, float] = {}
     with _timed(timings, "load_model"):
-        model, cfg, stored, checkpoint = _load(checkpoint, model_file, cfg_file, opts)
-    names, label_source = _class_names(labels, stored, cfg)
+        model, cfg, stored, checkpoint = load_for_inference(checkpoint, model_file, cfg_file, opts)
+    names, label_source = class_names_for(labels, stored, cfg)
     out.mkdir(parents=True, exist_ok=True)
     with _timed(timings, "skeleton"):
-        raw, skeleton_source, saved = _get_skeleton(video_path, skeleton, out, backend,
+        raw, skeleton_source, saved = get_skeleton(video_path, skeleton, out, backend,
                                                     backend_options, max_persons, progress)
     annotation = check_skeleton(raw, skeleton or str(video_path), int(cfg.RGBPOSE.KEYPOINTS.NUM))
     truth = annotated_label(raw, len(names))

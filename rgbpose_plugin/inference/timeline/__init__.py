@@ -1,0 +1,32 @@
+"""A long video to an action timeline: windows classified one by one, merged into segments.
+
+Scene mode: every person in view together, as NTU models were trained. Data flow::
+
+    video.mp4 ──probe──> frames, fps ──> WindowPlan (windows.py: window, stride, covers)
+        │                                      │ test views of each window
+        │                                      v (the RGB frames each one samples)
+        └──decode once──> FrameBuffer (reader.py: keeps only sampled frames still needed)
+                                               │ {frame index: RGB} per window
+    skeleton.pkl ──slice per window──┐         v
+                                     └──> WindowDataset (windows.py: the test pipeline,
+                                          decode swapped for the buffered frames)
+                                               │ predict(): p_rgb, p_pose, fused
+                                               v
+                           merge_segments (segments.py: threshold, merge, min duration)
+                                               │
+                  segments.csv, timeline.json (segments.py, run.py), timeline.png (plot.py)
+
+:func:`run_timeline` does it all and returns a :class:`TimelineResult`; ``tools/demo_net.py
+--window / --stride`` is its command line. The skeleton comes from an annotation file, or
+is extracted over the whole video first (:mod:`..skeleton`). Not there yet: a per-person
+mode, live input, skeleton extraction as the windows are read.
+"""
+
+from .reader import FrameBuffer, probe_video
+from .run import TimelineResult, format_timeline, format_window, run_timeline
+from .segments import Segment, WindowScore, merge_segments
+from .windows import Window, WindowPlan, default_window, plan_windows
+
+__all__ = ["FrameBuffer", "Segment", "TimelineResult", "Window", "WindowPlan", "WindowScore",
+           "default_window", "format_timeline", "format_window", "merge_segments", "plan_windows",
+           "probe_video", "run_timeline"]

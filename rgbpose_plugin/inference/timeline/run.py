@@ -1,0 +1,264 @@
+""":func:`run_timeline`: a long video, window by window, to a labelled time line."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from fractions import Fraction
+from itertools import repeat
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ...data import DataOptions
+from ...errors import InferenceError
+from ..demo import FUSION_NOTE, class_names_for, get_skeleton, load_for_inference
+from ..predictor import Prediction
+from ..skeleton import check_skeleton
+from .plot import save_timeline_png
+from .reader import FrameBuffer, probe_video
+from .segments import Segment, WindowScore, label_window, merge_segments, write_segments_csv
+from .windows import (
+    Window,
+    WindowPlan,
+    classify_window,
+    default_window,
+    nobody_in_view,
+    plan_windows,
+    test_options,
+    window_annotation,
+    window_frames_needed,
+)
+
+__all__ = ["TimelineResult", "run_timeline", "format_window", "format_timeline"]
+
+WINDOW_RULE = "window = max(2 s, DATA.POSE_NUM_FRAMES / fps), stride = window / 2"
+MERGE_RULE = ("a window's label is its fused top class if its probability >= min_score (else "
+              "none: uncertain; none either when its skeleton has nobody); consecutive windows "
+              "with the same label merge; segments shorter than min_duration s are dropped; "
+              "score = mean fused probability of the class over the segment's windows; a "
+              "window covers half-way to its neighbours' centres, the first from 0 s, the "
+              "last to the end")
+
+
+@dataclass
+class TimelineResult:
+    """What :func:`run_timeline` produced: the plan, one prediction per window (without
+    its heatmaps), the segments, the files and the JSON report (``report["windows"]``:
+    each window's entry)."""
+
+    plan: WindowPlan
+    predictions: List[Prediction]
+    segments: List[Segment]
+    outputs: Dict[str, str]
+    report: Dict[str, Any]
+    peak_frames: int = 0
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+def _skeleton(raw: Dict[str, Any], where: str, video: Path, num_joints: int, frames: int
+              ) -> Dict[str, Any]:
+    """The validated annotation; its frame count must be the video's (``where``: its source)."""
+    annotated = int(raw.get("total_frames", -1))
+    if annotated != frames:
+        raise InferenceError(f"{where}: the skeleton of {raw.get('frame_dir')!r} has {annotated} "
+                             f"frames but the video {video} has {frames}")
+    return check_skeleton(raw, where, num_joints)
+
+
+def _check_orientation(annotation: Dict[str, Any], size: Tuple[int, int], video: Path) -> None:
+    """The data loader's check, once per video: keypoints measured on upright frames."""
+    (old_h, old_w), (new_h, new_w) = annotation["img_shape"], size
+    if old_h != old_w and new_h != new_w and (old_h > old_w) != (new_h > new_w):
+        raise InferenceError(f"video {video}: the skeleton's img_shape (H, W) = {(old_h, old_w)} "
+                             f"and the frames' {(new_h, new_w)} differ in orientation")
+
+
+def _frames_per_window(video: Path, needs: Sequence[np.ndarray], threads: int
+                       ) -> Tuple[Iterator[Dict[int, np.ndarray]], Optional[FrameBuffer]]:
+    """The frames of each window from a bounded reader (none for a pose-only model)."""
+    if not any(n.size for n in needs):
+        return repeat({}), None
+    reader = FrameBuffer(video, needs, threads)
+    return reader.windows(), reader
+
+
+def _window_entry(plan: WindowPlan, window: Window, prediction: Prediction, status: str,
+                  label: Optional[int], topk: int) -> Dict[str, Any]:
+    """One window in ``timeline.json``."""
+    s = plan.seconds
+    fused = prediction.probs["fused"]
+    return {"index": window.index, "start_frame": window.start, "end_frame": window.end,
+            "start_s": round(s(window.start), 3), "end_s": round(s(window.end), 3),
+            "cover_start_frame": window.cover_start, "cover_end_frame": window.cover_end,
+            "cover_start_s": round(s(window.cover_start), 3),
+            "cover_end_s": round(s(window.cover_end), 3), "status": status, "label": label,
+            "name": None if label is None else prediction.class_names[label],
+            "score": None if label is None else float(fused[label]),
+            "top": {stream: prediction.top(stream, topk) for stream in prediction.streams}}
+
+
+def format_window(entry: Dict[str, Any]) -> str:
+    """The line printed for a window: ``[12.0-14.0 s] clap 0.91``."""
+    head = f"[{entry['start_s']:.1f}-{entry['end_s']:.1f} s]"
+    if entry["status"] == "ok":
+        return f"{head} {entry['name']} {entry['score']:.2f}"
+    best = entry["top"]["fused"][0]
+    if entry["status"] == "uncertain":
+        return f"{head} uncertain (best: {best['name']} {best['probability']:.2f})"
+    return f"{head} {entry['status']}"
+
+
+@dataclass
+class _Video:
+    """A video made ready for the windows: its skeleton, data options and plan."""
+
+    path: Path
+    skeleton: str  # where it came from
+    annotation: Dict[str, Any]
+    options: DataOptions
+    plan: WindowPlan
+    window_s: float
+    stride_s: float
+    notes: List[str]
+
+
+def _prepare(video: Path, probe: Tuple[int, Fraction, Tuple[int, int]],
+             skeleton: Tuple[Dict[str, Any], str, bool], cfg, views: Optional[int],
+             window: Optional[float], stride: Optional[float]) -> _Video:
+    """Check the skeleton ``(annotation, source, from a file)`` against the video
+    (``probe``: its frames, fps and size) and plan the windows."""
+    total, fps, size = probe
+    raw, source, from_file = skeleton
+    where = f"skeleton file {source}" if from_file else f"the skeleton extracted by {source}"
+    annotation = _skeleton(raw, where, video, int(cfg.RGBPOSE.KEYPOINTS.NUM), total)
+    _check_orientation(annotation, size, video)
+    options = test_options(cfg, views)
+    window_s, stride_s = default_window(options.pose_num_frames, fps, window, stride)
+    plan = plan_windows(total, fps, window_s, stride_s)
+    notes = []
+    if plan.padded:
+        notes.append(f"the video ({total} frames, {plan.seconds(total):.2f} s) is shorter than "
+                     f"one window ({plan.window_frames} frames, {window_s:.2f} s): one window, "
+                     f"padded by repeating frames")
+    return _Video(video, source, annotation, options, plan, window_s, stride_s, notes)
+
+
+def _classify_windows(model, cfg, v: _Video, names: List[str], device: str, min_score: float,
+                      topk: int, progress: bool, echo: Optional[Callable[[str], None]]
+                      ) -> Tuple[List[Prediction], List[Dict[str, Any]], List[WindowScore], int]:
+    """``(predictions, JSON entries, scores, peak buffered frames)`` of every window, in
+    order, each echoed as it is done."""
+    needs = [window_frames_needed(v.options, w) for w in v.plan.windows]
+    frames, reader = _frames_per_window(v.path, needs, v.options.decode_threads)
+    predictions, entries, scores = [], [], []
+    bar = tqdm(total=len(v.plan.windows), unit="window", leave=False,
+               disable=None if progress else True)  # None: only on a terminal
+    with bar:
+        for w, window_frames in zip(v.plan.windows, frames):
+            prediction = classify_window(model, cfg, v.options, v.annotation, w, window_frames,
+                                         names, device, v.skeleton)
+            score = WindowScore(w.cover_start, w.cover_end, prediction.probs,
+                                nobody_in_view(window_annotation(v.annotation, w)))
+            label, status = label_window(score, min_score)
+            entries.append(_window_entry(v.plan, w, prediction, status, label, topk))
+            # Without its heatmaps: kept for every window, they would grow with the video.
+            predictions.append(replace(prediction, heatmaps=None))
+            scores.append(score)
+            if echo and not bar.disable:
+                bar.write(format_window(entries[-1]))  # above the progress bar
+            elif echo:
+                echo(format_window(entries[-1]))
+            bar.update()
+    return predictions, entries, scores, reader.peak if reader else 0
+
+
+def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
+                 skeleton: Optional[str] = None, window: Optional[float] = None,
+                 stride: Optional[float] = None, min_score: float = 0.5,
+                 min_duration: float = 0.0, cfg_file: Optional[str] = None, opts: Sequence = (),
+                 labels: Optional[str] = None, views: Optional[int] = None,
+                 device: Optional[str] = None, topk: int = 5, model_file: Optional[str] = None,
+                 progress: bool = False, echo: Optional[Callable[[str], None]] = None,
+                 backend: str = "mediapipe", backend_options: Optional[Dict[str, Any]] = None,
+                 max_persons: int = 2) -> TimelineResult:
+    """Classify ``video`` window by window (scene mode: everybody together) and write
+    ``segments.csv``, ``timeline.json`` and ``timeline.png`` to ``out_dir``.
+
+    Without ``skeleton`` (an annotation file) the whole video's skeleton is extracted first
+    by pose backend ``backend`` (one more pass over the video, a frame at a time) and
+    saved as ``skeleton.pkl``. ``window`` / ``stride`` in seconds (None: the defaults of
+    :data:`WINDOW_RULE`). ``echo`` gets one line per window as it is classified, and the
+    notes (a padded window); with ``progress`` a progress bar shows on a terminal.
+
+    Raises :class:`~rgbpose_plugin.errors.InferenceError` naming the file for a missing
+    video or skeleton, or a skeleton without the video or of another length.
+    """
+    started = time.perf_counter()
+    video_path, out = Path(video), Path(out_dir)
+    if not video_path.is_file():
+        raise InferenceError(f"video {video} does not exist")
+    model, cfg, stored, checkpoint = load_for_inference(checkpoint, model_file, cfg_file, opts)
+    names, label_source = class_names_for(labels, stored, cfg)
+    if skeleton and not Path(skeleton).is_file():
+        raise InferenceError(f"skeleton file {skeleton} does not exist")
+    probe = probe_video(video_path)  # before the extraction: a bad video fails at once
+    out.mkdir(parents=True, exist_ok=True)
+    raw, source, saved = get_skeleton(video_path, skeleton, out, backend, backend_options,
+                                       max_persons, progress)
+    v = _prepare(video_path, probe, (raw, source, bool(skeleton)), cfg, views, window, stride)
+    for note in v.notes if echo else ():
+        echo(f"note: {note}")
+    device = device or getattr(model, "default_device", None) or (
+        "cuda" if torch.cuda.is_available() else "cpu")
+    predictions, entries, scores, peak = _classify_windows(model, cfg, v, names, device,
+                                                           min_score, topk, progress, echo)
+    segments = merge_segments(scores, v.plan.fps, names, min_score, min_duration)
+    outputs = {"csv": str(out / "segments.csv"), "json": str(out / "timeline.json"),
+               "picture": str(out / "timeline.png")}
+    if saved:
+        outputs["skeleton"] = saved
+    write_segments_csv(Path(outputs["csv"]), segments)
+    save_timeline_png(Path(outputs["picture"]), segments, entries,
+                      v.plan.seconds(v.plan.total_frames),
+                      f"{video_path.name}: {len(segments)} segments, window {v.window_s:.2f} s, "
+                      f"stride {v.stride_s:.2f} s [{cfg.MODEL.MODEL_NAME}]")
+    timings = {"total": round(time.perf_counter() - started, 3)}
+    report = {
+        "video": str(video_path.resolve()), "checkpoint": str(Path(checkpoint).resolve()),
+        "model": cfg.MODEL.MODEL_NAME, "streams": predictions[0].streams,
+        "views": v.options.num_views, "device": str(device), "skeleton": v.skeleton,
+        "labels": label_source, **_plan_report(v, window, stride),
+        "rule": {"min_score": min_score, "min_duration_s": min_duration, "text": MERGE_RULE},
+        "fusion": FUSION_NOTE, "class_names": list(names), "windows": entries,
+        "segments": [asdict(s) for s in segments], "outputs": outputs,
+        "peak_buffered_frames": peak, "timings_s": timings,
+    }
+    Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return TimelineResult(v.plan, predictions, segments, outputs, report, peak, timings)
+
+
+def _plan_report(v: _Video, window: Optional[float], stride: Optional[float]) -> Dict[str, Any]:
+    """The video and window plan part of ``timeline.json``."""
+    plan = v.plan
+    return {"mode": "scene", "fps": float(plan.fps), "total_frames": plan.total_frames,
+            "duration_s": round(plan.seconds(plan.total_frames), 3),
+            "window": {"seconds": v.window_s, "frames": plan.window_frames,
+                       "default": window is None},
+            "stride": {"seconds": v.stride_s, "frames": plan.stride_frames,
+                       "default": stride is None},
+            "window_rule": WINDOW_RULE, "padded": plan.padded, "notes": v.notes}
+
+
+def format_timeline(result: TimelineResult) -> str:
+    """What ``tools/demo_net.py`` prints after the windows: the segments and the files."""
+    lines = [f"{len(result.segments)} segment(s) from {len(result.predictions)} window(s):"]
+    lines += [f"  {s.start_s:8.2f} - {s.end_s:8.2f} s  {s.name:<32} {s.score:.2f}"
+              for s in result.segments]
+    lines += [f"note: {n}" for n in result.report["notes"]]
+    lines.append("Wrote " + ", ".join(result.outputs.values()))
+    return "\n".join(lines)
