@@ -2,6 +2,8 @@
 
 * :mod:`rgbpose_dataprep.pose` -- skeleton extraction: COCO-17 keypoints of your own videos
   (mediapipe or mmpose) into a pyskl/mmaction2 annotation file (``tools/extract_pose.py``);
+* :mod:`rgbpose_dataprep.importers` -- skeletons made by other tools (COCO results, OpenPose,
+  mmpose, rtmlib, NumPy) into the same annotation file (``tools/import_skeletons.py``);
 * :mod:`rgbpose_dataprep.demo_data` -- the synthetic demo dataset: videos, skeletons and
   splits made from nothing (``tools/make_demo_data.py``);
 * :mod:`rgbpose_dataprep.compress` -- NTU RGB+D video re-encoding to 960x540 H.264

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from rgbpose_dataprep.pose import available_pose_backends, backend_options, open_backend, plan_extraction
+from rgbpose_dataprep.pose.job import add_label_arguments
 from rgbpose_plugin.cli import report_errors
 
 
@@ -33,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-persons", type=int, default=2, help="persons kept per video (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    g = p.add_argument_group("labels and splits")
-    g.add_argument("--labels", help="CSV with columns video,label[,...]; without it labels are -1")
-    g.add_argument("--label-map", help="ntu60, ntu120, or a .txt/.csv of class names")
-    s = g.add_mutually_exclusive_group()
-    s.add_argument("--split-by", metavar="COLUMN", help="split by this column of --labels")
-    s.add_argument("--val-ratio", type=float, help="seeded stratified train/val split")
-    g.add_argument("--seed", type=int, default=0, help="seed of --val-ratio (default 0)")
+    add_label_arguments(p)
 
     m = p.add_argument_group("mmpose backend")
     m.add_argument("--det-config")

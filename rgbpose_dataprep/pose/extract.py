@@ -31,6 +31,7 @@ __all__ = [
     "check_labelled_videos_exist",
     "parts_dir",
     "extract_annotations",
+    "assemble_annotations",
 ]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -147,16 +148,31 @@ def extract_annotations(
                 continue
             _save_part(part, video, cache_key, ann)
             result.extracted.append(video.stem)
-        ann = dict(ann, label=labels[video.stem] if labels is not None else -1)
         annotations.append(ann)
     bar.close()
 
-    done = {ann["frame_dir"] for ann in annotations}
-    split = splits if splits is not None else {"all": [v.stem for v in videos]}
-    split = {name: [s for s in stems if s in done] for name, stems in split.items()}
-    write_annotation_file(out, annotations, split)
-    result.num_annotations = len(annotations)
+    result.num_annotations = assemble_annotations(out, annotations, [v.stem for v in videos],
+                                                  labels=labels, splits=splits)
     return result
+
+
+def assemble_annotations(out: Union[str, Path], annotations: Sequence[Dict[str, Any]],
+                         stems: Sequence[str], *, labels: Optional[Dict[str, int]] = None,
+                         splits: Optional[Dict[str, List[str]]] = None) -> int:
+    """Write the annotation file ``out`` from finished ``annotations``; return their number.
+
+    Labels and splits are applied only here, so that every source of annotations (pose
+    extraction, imported skeletons) labels and splits them alike: ``labels`` maps
+    ``frame_dir`` to its class (None: -1), ``splits`` maps split names to stems (None: one
+    split ``"all"`` of ``stems``), and stems without an annotation (failed) are left out.
+    """
+    annotations = [dict(ann, label=labels[ann["frame_dir"]] if labels is not None else -1)
+                   for ann in annotations]
+    done = {ann["frame_dir"] for ann in annotations}
+    split = splits if splits is not None else {"all": list(stems)}
+    split = {name: [s for s in names if s in done] for name, names in split.items()}
+    write_annotation_file(out, annotations, split)
+    return len(annotations)
 
 
 def check_labels_cover(videos: Sequence[Union[str, Path]], labels: Optional[Dict[str, int]]):

@@ -12,6 +12,7 @@ listed in the :class:`~.extract.ExtractionResult` instead.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from .extract import (
 )
 from .metadata import LabelTable, choose_splits, read_labels_csv
 
-__all__ = ["ExtractionJob", "open_backend", "plan_extraction"]
+__all__ = ["ExtractionJob", "add_label_arguments", "open_backend", "plan_extraction", "plan_labels"]
 
 # What bad inputs raise before the extraction starts (file and CSV checks, label maps,
 # building a backend): each becomes a DataPrepError with the same message.
@@ -89,6 +90,29 @@ def plan_extraction(inputs: Sequence[Union[str, Path]], *, recursive: bool = Fal
     video has a label."""
     with _as_input_error():
         videos = find_videos(inputs, recursive=recursive)
+    return plan_labels(videos, labels_csv=labels_csv, label_map=label_map, split_by=split_by,
+                       val_ratio=val_ratio, seed=seed)
+
+
+def add_label_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`plan_labels` takes, as ``tools/extract_pose.py`` and
+    ``tools/import_skeletons.py`` both offer them."""
+    g = parser.add_argument_group("labels and splits")
+    g.add_argument("--labels", help="CSV with columns video,label[,...]; without it labels are -1")
+    g.add_argument("--label-map", help="ntu60, ntu120, or a .txt/.csv of class names")
+    s = g.add_mutually_exclusive_group()
+    s.add_argument("--split-by", metavar="COLUMN", help="split by this column of --labels")
+    s.add_argument("--val-ratio", type=float, help="seeded stratified train/val split")
+    g.add_argument("--seed", type=int, default=0, help="seed of --val-ratio (default 0)")
+
+
+def plan_labels(videos: Sequence[Union[str, Path]], *, labels_csv: Optional[str] = None,
+                label_map: Optional[str] = None, split_by: Optional[str] = None,
+                val_ratio: Optional[float] = None, seed: int = 0) -> ExtractionJob:
+    """The job of :func:`plan_extraction` for ``videos`` already found: any source of
+    annotations matched to the labels CSV by file stem (skeleton importers use it too)."""
+    videos = [Path(v) for v in videos]
+    with _as_input_error():
         class_names = load_label_map(label_map) if label_map else None
         table = read_labels_csv(labels_csv, class_names) if labels_csv else None
         check_labels_cover(videos, table.labels if table is not None else None)
