@@ -3,14 +3,17 @@
 
     python tools/demo_net.py --checkpoint RUN_DIR|STAGE_DIR|CKPT|zoo:NAME --video VIDEO --out OUT_DIR \
         [--cfg CFG.yaml] [--skeleton ANN.pkl] [--labels ntu60|ntu120|FILE] [--views N] \
-        [--backend mediapipe|mmpose ...] [--opts KEY VALUE ...]
+        [--backend mediapipe|mmpose|rtmlib ...] [--opts KEY VALUE ...]
     python tools/demo_net.py --model model.onnx --video VIDEO --out OUT_DIR ...   # exported
     python tools/demo_net.py --checkpoint CKPT --video LONG.mp4 --skeleton LONG.pkl --out OUT_DIR \
-        --window SECONDS|auto [--stride SECONDS] [--min-score P] [--min-duration SECONDS]
+        --window SECONDS|auto [--stride SECONDS] [--min-score P] [--min-duration SECONDS] \
+        [--per-person]
 
 Writes OUT_DIR/prediction.png, prediction.mp4, prediction.json (and skeleton.pkl when
 the skeleton was extracted). With --window or --stride (a long video): one line per
-window, and OUT_DIR/segments.csv, timeline.json, timeline.png. Exit status 2 for bad
+window, and OUT_DIR/segments.csv, timeline.json, timeline.png, timeline.mp4; with
+--per-person each person slot of the skeleton (a tracked person) gets its own timeline,
+on windows that show that person alone. Exit status 2 for bad
 input (missing video or checkpoint, a checkpoint that does not fit the config, a skeleton
 file without the video, ...): the message names the file. Run with --help for every
 option; the logic lives in rgbpose_plugin.inference (the timeline: its .timeline).
@@ -69,14 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
     g.add_argument("--max-persons", type=positive_int, default=2, help="persons kept (default 2)")
     g.add_argument("--pose-device", default="cpu",
-                   help="device of the pose backend (mmpose: e.g. cuda:0; mediapipe: cpu only)")
+                   help="device of the pose backend (mmpose, rtmlib: e.g. cuda:0; mediapipe: "
+                   "cpu only)")
     g.add_argument("--det-config", help="mmpose: mmdet person detector config")
     g.add_argument("--det-checkpoint", help="mmpose: detector weights (file or URL)")
     g.add_argument("--pose-config", help="mmpose: top-down COCO-17 pose model config")
     g.add_argument("--pose-checkpoint", help="mmpose: pose model weights (file or URL)")
     g.add_argument("--det-score-thr", type=float, default=0.7, help="mmpose: min box score")
     g.add_argument("--det-area-thr", type=float, default=1600.0, help="mmpose: min box area (px^2)")
-    t = p.add_argument_group("long videos: a timeline (on with --window or --stride)")
+    g.add_argument("--det-model", help="rtmlib: YOLOX person detector, .onnx/.zip file or URL")
+    g.add_argument("--pose-model", help="rtmlib: COCO-17 RTMPose model, .onnx/.zip file or URL")
+    g.add_argument("--rtmlib-mode", choices=["lightweight", "balanced", "performance"],
+                   help="rtmlib: model set fetched when --det-model/--pose-model are not given")
+    t = p.add_argument_group("long videos: a timeline (on with --window, --stride or --per-person)")
     # SUPPRESS: absent unless given, which is what turns the timeline on.
     t.add_argument("--window", type=_seconds, default=argparse.SUPPRESS,
                    help="seconds per classified window, or auto: max(2, DATA.POSE_NUM_FRAMES / fps)")
@@ -86,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a window's fused top-1 probability needed for a label (default 0.5)")
     t.add_argument("--min-duration", type=float, default=0.0,
                    help="segments shorter than this many seconds are dropped (default 0)")
+    t.add_argument("--per-person", action="store_true",
+                   help="classify each person slot of the skeleton (a tracked person) on its "
+                   "own: segments per track (default: the scene, everybody together)")
     p.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
                    help="config overrides KEY VALUE ... (last on the command line)")
     return p
@@ -111,7 +122,8 @@ def _timeline(args) -> int:
         views=args.views, device=args.device, topk=args.topk, progress=not args.quiet,
         echo=print, backend=args.backend,
         backend_options=backend_options(args.backend, args.pose_device, vars(args)),
-        max_persons=args.max_persons)
+        max_persons=args.max_persons, per_person=args.per_person,
+        write_video=not args.no_video, video_size=args.video_size)
     print(format_timeline(result))
     return 0
 
@@ -120,7 +132,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s: %(message)s")
-    if "window" in vars(args) or "stride" in vars(args):
+    if "window" in vars(args) or "stride" in vars(args) or args.per_person:
         return _timeline(args)
     result = run_demo(
         ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,

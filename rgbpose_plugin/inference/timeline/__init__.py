@@ -1,6 +1,8 @@
 """A long video to an action timeline: windows classified one by one, merged into segments.
 
-Scene mode: every person in view together, as NTU models were trained. Data flow::
+Scene mode: every person in view together, as NTU models were trained. Per-person mode
+(:mod:`.persons`): each person slot of the skeleton is a track, classified on the window
+with that person's keypoints alone. Data flow::
 
     video.mp4 ──probe──> frames, fps ──> WindowPlan (windows.py: window, stride, covers)
         │                                      │ test views of each window
@@ -14,19 +16,23 @@ Scene mode: every person in view together, as NTU models were trained. Data flow
                                                v
                            merge_segments (segments.py: threshold, merge, min duration)
                                                │
-                  segments.csv, timeline.json (segments.py, run.py), timeline.png (plot.py)
+                  segments.csv, timeline.json (segments.py, run.py), timeline.png (plot.py),
+                  timeline.mp4 (annotated.py: boxes, track ids, labels; a second pass)
 
 :func:`run_timeline` does it all and returns a :class:`TimelineResult`; ``tools/demo_net.py
 --window / --stride`` is its command line. The skeleton comes from an annotation file, or
-is extracted over the whole video first (:mod:`..skeleton`). Not there yet: a per-person
-mode, live input, skeleton extraction as the windows are read.
+is extracted over the whole video first (:mod:`..skeleton`). Not there yet: live input,
+skeleton extraction as the windows are read.
 """
 
+from .annotated import write_timeline_video
+from .persons import person_annotation, track_ids
 from .reader import FrameBuffer, probe_video
 from .run import TimelineResult, format_timeline, format_window, run_timeline
-from .segments import Segment, WindowScore, merge_segments
+from .segments import Segment, WindowScore, merge_segments, score_against_truth
 from .windows import Window, WindowPlan, default_window, plan_windows
 
 __all__ = ["FrameBuffer", "Segment", "TimelineResult", "Window", "WindowPlan", "WindowScore",
-           "default_window", "format_timeline", "format_window", "merge_segments", "plan_windows",
-           "probe_video", "run_timeline"]
+           "default_window", "format_timeline", "format_window", "merge_segments",
+           "person_annotation", "plan_windows", "probe_video", "run_timeline",
+           "score_against_truth", "track_ids", "write_timeline_video"]

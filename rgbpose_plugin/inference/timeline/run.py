@@ -19,6 +19,8 @@ from ...errors import InferenceError
 from ..demo import FUSION_NOTE, class_names_for, get_skeleton, load_for_inference
 from ..predictor import Prediction
 from ..skeleton import check_skeleton
+from .annotated import label_of_entry, write_timeline_video
+from .persons import TRAINED_MODE, TRAINED_MODE_NOTE, person_annotation, track_ids
 from .plot import save_timeline_png
 from .reader import FrameBuffer, probe_video
 from .segments import Segment, WindowScore, label_window, merge_segments, write_segments_csv
@@ -48,8 +50,10 @@ MERGE_RULE = ("a window's label is its fused top class if its probability >= min
 @dataclass
 class TimelineResult:
     """What :func:`run_timeline` produced: the plan, one prediction per window (without
-    its heatmaps), the segments, the files and the JSON report (``report["windows"]``:
-    each window's entry)."""
+    its heatmaps; per-person mode: every track's, track after track), the segments, the
+    files and the JSON report (``report["windows"]``: each window's entry; per-person
+    mode: a dict track -> entries). ``track_predictions``: per track, per window, the
+    prediction (None: the person was not in view; scene mode: the one track "scene")."""
 
     plan: WindowPlan
     predictions: List[Prediction]
@@ -58,6 +62,7 @@ class TimelineResult:
     report: Dict[str, Any]
     peak_frames: int = 0
     timings: Dict[str, float] = field(default_factory=dict)
+    track_predictions: Dict[str, List[Optional[Prediction]]] = field(default_factory=dict)
 
 
 def _skeleton(raw: Dict[str, Any], where: str, video: Path, num_joints: int, frames: int
@@ -87,19 +92,28 @@ def _frames_per_window(video: Path, needs: Sequence[np.ndarray], threads: int
     return reader.windows(), reader
 
 
-def _window_entry(plan: WindowPlan, window: Window, prediction: Prediction, status: str,
-                  label: Optional[int], topk: int) -> Dict[str, Any]:
-    """One window in ``timeline.json``."""
+def _window_times(plan: WindowPlan, window: Window) -> Dict[str, Any]:
+    """Where a window is, in frames and seconds (the first keys of its JSON entry)."""
     s = plan.seconds
-    fused = prediction.probs["fused"]
     return {"index": window.index, "start_frame": window.start, "end_frame": window.end,
             "start_s": round(s(window.start), 3), "end_s": round(s(window.end), 3),
             "cover_start_frame": window.cover_start, "cover_end_frame": window.cover_end,
             "cover_start_s": round(s(window.cover_start), 3),
-            "cover_end_s": round(s(window.cover_end), 3), "status": status, "label": label,
-            "name": None if label is None else prediction.class_names[label],
-            "score": None if label is None else float(fused[label]),
-            "top": {stream: prediction.top(stream, topk) for stream in prediction.streams}}
+            "cover_end_s": round(s(window.cover_end), 3)}
+
+
+def _window_entry(plan: WindowPlan, window: Window, prediction: Optional[Prediction],
+                  status: str, label: Optional[int], topk: int) -> Dict[str, Any]:
+    """One window in ``timeline.json`` (no prediction: a track's person was not in view,
+    so the window was not classified for it)."""
+    entry = {**_window_times(plan, window), "status": status, "label": label,
+             "name": None, "score": None, "top": {}}
+    if prediction is not None:
+        entry["top"] = {stream: prediction.top(stream, topk) for stream in prediction.streams}
+    if label is not None:
+        entry["name"] = prediction.class_names[label]
+        entry["score"] = float(prediction.probs["fused"][label])
+    return entry
 
 
 def format_window(entry: Dict[str, Any]) -> str:
@@ -107,8 +121,8 @@ def format_window(entry: Dict[str, Any]) -> str:
     head = f"[{entry['start_s']:.1f}-{entry['end_s']:.1f} s]"
     if entry["status"] == "ok":
         return f"{head} {entry['name']} {entry['score']:.2f}"
-    best = entry["top"]["fused"][0]
     if entry["status"] == "uncertain":
+        best = entry["top"]["fused"][0]
         return f"{head} uncertain (best: {best['name']} {best['probability']:.2f})"
     return f"{head} {entry['status']}"
 
@@ -148,33 +162,78 @@ def _prepare(video: Path, probe: Tuple[int, Fraction, Tuple[int, int]],
     return _Video(video, source, annotation, options, plan, window_s, stride_s, notes)
 
 
-def _classify_windows(model, cfg, v: _Video, names: List[str], device: str, min_score: float,
-                      topk: int, progress: bool, echo: Optional[Callable[[str], None]]
-                      ) -> Tuple[List[Prediction], List[Dict[str, Any]], List[WindowScore], int]:
-    """``(predictions, JSON entries, scores, peak buffered frames)`` of every window, in
-    order, each echoed as it is done."""
+@dataclass
+class _Tracks:
+    """Per track (scene mode: the one track "scene"), per window so far: the prediction
+    (None: not classified, nobody in view), the JSON entry and the merge rule's score."""
+
+    annotations: Dict[str, Dict[str, Any]]
+    predictions: Dict[str, List[Optional[Prediction]]] = field(default_factory=dict)
+    entries: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    scores: Dict[str, List[WindowScore]] = field(default_factory=dict)
+
+    @property
+    def per_person(self) -> bool:
+        return "scene" not in self.annotations
+
+
+def _track_annotations(annotation: Dict[str, Any], per_person: bool
+                       ) -> Dict[str, Dict[str, Any]]:
+    """The annotation each track is classified on: every person's (scene mode), or one
+    person slot's per track (per-person mode)."""
+    if not per_person:
+        return {"scene": annotation}
+    return {t: person_annotation(annotation, t) for t in track_ids(annotation)}
+
+
+def _classify_track(model, cfg, v: _Video, tracks: _Tracks, track: str, w: Window,
+                    frames: Dict[int, np.ndarray], names: List[str], device: str,
+                    min_score: float, topk: int) -> Dict[str, Any]:
+    """Classify window ``w`` for ``track`` and record it; returns its JSON entry.
+
+    Per person, a window where the person is not in view is not classified at all (an
+    empty crop says nothing); scene mode classifies it, as before, and drops its label.
+    """
+    annotation = tracks.annotations[track]
+    nobody = nobody_in_view(window_annotation(annotation, w))
+    prediction = None
+    if not (nobody and tracks.per_person):
+        prediction = classify_window(model, cfg, v.options, annotation, w, frames, names,
+                                     device, v.skeleton)
+        # Without its heatmaps: kept for every window, they would grow with the video.
+        prediction = replace(prediction, heatmaps=None)
+    score = WindowScore(w.cover_start, w.cover_end,
+                        prediction.probs if prediction else {}, nobody)
+    label, status = label_window(score, min_score)
+    entry = _window_entry(v.plan, w, prediction, status, label, topk)
+    tracks.predictions.setdefault(track, []).append(prediction)
+    tracks.entries.setdefault(track, []).append(entry)
+    tracks.scores.setdefault(track, []).append(score)
+    return entry
+
+
+def _classify_windows(model, cfg, v: _Video, tracks: _Tracks, names: List[str], device: str,
+                      min_score: float, topk: int, progress: bool,
+                      echo: Optional[Callable[[str], None]]) -> int:
+    """Classify every window for every track into ``tracks``, each echoed as it is done;
+    returns the peak of buffered frames. A window's frames are decoded once, for all
+    tracks."""
     needs = [window_frames_needed(v.options, w) for w in v.plan.windows]
     frames, reader = _frames_per_window(v.path, needs, v.options.decode_threads)
-    predictions, entries, scores = [], [], []
     bar = tqdm(total=len(v.plan.windows), unit="window", leave=False,
                disable=None if progress else True)  # None: only on a terminal
     with bar:
         for w, window_frames in zip(v.plan.windows, frames):
-            prediction = classify_window(model, cfg, v.options, v.annotation, w, window_frames,
-                                         names, device, v.skeleton)
-            score = WindowScore(w.cover_start, w.cover_end, prediction.probs,
-                                nobody_in_view(window_annotation(v.annotation, w)))
-            label, status = label_window(score, min_score)
-            entries.append(_window_entry(v.plan, w, prediction, status, label, topk))
-            # Without its heatmaps: kept for every window, they would grow with the video.
-            predictions.append(replace(prediction, heatmaps=None))
-            scores.append(score)
-            if echo and not bar.disable:
-                bar.write(format_window(entries[-1]))  # above the progress bar
-            elif echo:
-                echo(format_window(entries[-1]))
+            for track in tracks.annotations:
+                entry = _classify_track(model, cfg, v, tracks, track, w, window_frames, names,
+                                        device, min_score, topk)
+                line = (f"track {track} " if tracks.per_person else "") + format_window(entry)
+                if echo and not bar.disable:
+                    bar.write(line)  # above the progress bar
+                elif echo:
+                    echo(line)
             bar.update()
-    return predictions, entries, scores, reader.peak if reader else 0
+    return reader.peak if reader else 0
 
 
 def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
@@ -185,15 +244,19 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
                  device: Optional[str] = None, topk: int = 5, model_file: Optional[str] = None,
                  progress: bool = False, echo: Optional[Callable[[str], None]] = None,
                  backend: str = "mediapipe", backend_options: Optional[Dict[str, Any]] = None,
-                 max_persons: int = 2) -> TimelineResult:
-    """Classify ``video`` window by window (scene mode: everybody together) and write
-    ``segments.csv``, ``timeline.json`` and ``timeline.png`` to ``out_dir``.
+                 max_persons: int = 2, per_person: bool = False, write_video: bool = True,
+                 video_size: int = 640) -> TimelineResult:
+    """Classify ``video`` window by window and write ``segments.csv``, ``timeline.json``,
+    ``timeline.png`` (and, with ``write_video``, ``timeline.mp4`` at most ``video_size``
+    px on its longer side) to ``out_dir``.
 
+    Scene mode classifies everybody together; ``per_person`` classifies each person slot
+    of the skeleton (a track, :mod:`.persons`) on its own, with segments per track.
     Without ``skeleton`` (an annotation file) the whole video's skeleton is extracted first
     by pose backend ``backend`` (one more pass over the video, a frame at a time) and
     saved as ``skeleton.pkl``. ``window`` / ``stride`` in seconds (None: the defaults of
-    :data:`WINDOW_RULE`). ``echo`` gets one line per window as it is classified, and the
-    notes (a padded window); with ``progress`` a progress bar shows on a terminal.
+    :data:`WINDOW_RULE`). ``echo`` gets one line per window (and track) as it is
+    classified, and the notes; with ``progress`` a progress bar shows on a terminal.
 
     Raises :class:`~rgbpose_plugin.errors.InferenceError` naming the file for a missing
     video or skeleton, or a skeleton without the video or of another length.
@@ -211,41 +274,70 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     raw, source, saved = get_skeleton(video_path, skeleton, out, backend, backend_options,
                                        max_persons, progress)
     v = _prepare(video_path, probe, (raw, source, bool(skeleton)), cfg, views, window, stride)
+    if per_person:
+        v.notes.append(TRAINED_MODE_NOTE)
     for note in v.notes if echo else ():
         echo(f"note: {note}")
     device = device or getattr(model, "default_device", None) or (
         "cuda" if torch.cuda.is_available() else "cpu")
-    predictions, entries, scores, peak = _classify_windows(model, cfg, v, names, device,
-                                                           min_score, topk, progress, echo)
-    segments = merge_segments(scores, v.plan.fps, names, min_score, min_duration)
+    tracks = _Tracks(_track_annotations(v.annotation, per_person))
+    peak = _classify_windows(model, cfg, v, tracks, names, device, min_score, topk, progress,
+                             echo)
+    timings = {"windows": round(time.perf_counter() - started, 3)}
+    segments = [s for t in tracks.annotations for s in merge_segments(
+        tracks.scores[t], v.plan.fps, names, min_score, min_duration, track=t)]
+    outputs = _write_outputs(v, tracks, segments, out, saved, cfg.MODEL.MODEL_NAME,
+                             video_size if write_video else 0)
+    timings["total"] = round(time.perf_counter() - started, 3)
+    predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
+    report = {
+        "video": str(video_path.resolve()), "checkpoint": str(Path(checkpoint).resolve()),
+        "model": cfg.MODEL.MODEL_NAME, "streams": predictions[0].streams if predictions else [],
+        "views": v.options.num_views, "device": str(device), "skeleton": v.skeleton,
+        "labels": label_source, **_plan_report(v, window, stride, tracks),
+        "rule": {"min_score": min_score, "min_duration_s": min_duration, "text": MERGE_RULE},
+        "fusion": FUSION_NOTE, "class_names": list(names),
+        "windows": tracks.entries if per_person else tracks.entries["scene"],
+        "segments": [asdict(s) for s in segments], "outputs": outputs,
+        "peak_buffered_frames": peak, "timings_s": timings,
+    }
+    Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return TimelineResult(v.plan, predictions, segments, outputs, report, peak, timings,
+                          tracks.predictions)
+
+
+def _write_outputs(v: _Video, tracks: _Tracks, segments: List[Segment], out: Path,
+                   saved: Optional[str], model_name: str, video_size: int) -> Dict[str, str]:
+    """Write ``segments.csv``, ``timeline.png`` and (``video_size`` > 0) ``timeline.mp4``;
+    returns every output's path (``timeline.json``'s too, written last by the caller)."""
     outputs = {"csv": str(out / "segments.csv"), "json": str(out / "timeline.json"),
                "picture": str(out / "timeline.png")}
     if saved:
         outputs["skeleton"] = saved
     write_segments_csv(Path(outputs["csv"]), segments)
-    save_timeline_png(Path(outputs["picture"]), segments, entries,
+    mode = "per person" if tracks.per_person else "scene"
+    save_timeline_png(Path(outputs["picture"]), segments,
+                      tracks.entries if tracks.per_person else tracks.entries["scene"],
                       v.plan.seconds(v.plan.total_frames),
-                      f"{video_path.name}: {len(segments)} segments, window {v.window_s:.2f} s, "
-                      f"stride {v.stride_s:.2f} s [{cfg.MODEL.MODEL_NAME}]")
-    timings = {"total": round(time.perf_counter() - started, 3)}
-    report = {
-        "video": str(video_path.resolve()), "checkpoint": str(Path(checkpoint).resolve()),
-        "model": cfg.MODEL.MODEL_NAME, "streams": predictions[0].streams,
-        "views": v.options.num_views, "device": str(device), "skeleton": v.skeleton,
-        "labels": label_source, **_plan_report(v, window, stride),
-        "rule": {"min_score": min_score, "min_duration_s": min_duration, "text": MERGE_RULE},
-        "fusion": FUSION_NOTE, "class_names": list(names), "windows": entries,
-        "segments": [asdict(s) for s in segments], "outputs": outputs,
-        "peak_buffered_frames": peak, "timings_s": timings,
-    }
-    Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return TimelineResult(v.plan, predictions, segments, outputs, report, peak, timings)
+                      f"{v.path.name}: {len(segments)} segments ({mode}), window "
+                      f"{v.window_s:.2f} s, stride {v.stride_s:.2f} s [{model_name}]",
+                      tracks=list(tracks.annotations) if tracks.per_person else None)
+    if video_size:
+        outputs["video"] = str(out / "timeline.mp4")
+        labels = {t: [label_of_entry(e) for e in entries]
+                  for t, entries in tracks.entries.items()}
+        write_timeline_video(v.path, v.annotation, v.plan, labels, Path(outputs["video"]),
+                             video_size)
+    return outputs
 
 
-def _plan_report(v: _Video, window: Optional[float], stride: Optional[float]) -> Dict[str, Any]:
-    """The video and window plan part of ``timeline.json``."""
+def _plan_report(v: _Video, window: Optional[float], stride: Optional[float],
+                 tracks: _Tracks) -> Dict[str, Any]:
+    """The video, mode and window plan part of ``timeline.json``."""
     plan = v.plan
-    return {"mode": "scene", "fps": float(plan.fps), "total_frames": plan.total_frames,
+    return {"mode": "per-person" if tracks.per_person else "scene",
+            "trained_mode": TRAINED_MODE, "tracks": list(tracks.annotations),
+            "fps": float(plan.fps), "total_frames": plan.total_frames,
             "duration_s": round(plan.seconds(plan.total_frames), 3),
             "window": {"seconds": v.window_s, "frames": plan.window_frames,
                        "default": window is None},
@@ -256,9 +348,11 @@ def _plan_report(v: _Video, window: Optional[float], stride: Optional[float]) ->
 
 def format_timeline(result: TimelineResult) -> str:
     """What ``tools/demo_net.py`` prints after the windows: the segments and the files."""
-    lines = [f"{len(result.segments)} segment(s) from {len(result.predictions)} window(s):"]
-    lines += [f"  {s.start_s:8.2f} - {s.end_s:8.2f} s  {s.name:<32} {s.score:.2f}"
-              for s in result.segments]
+    per_person = result.report["mode"] == "per-person"
+    lines = [f"{len(result.segments)} segment(s) from {len(result.plan.windows)} window(s)"
+             + (f", {len(result.report['tracks'])} track(s):" if per_person else ":")]
+    lines += [f"  {'track ' + s.track + ' ' if per_person else ''}{s.start_s:8.2f} - "
+              f"{s.end_s:8.2f} s  {s.name:<32} {s.score:.2f}" for s in result.segments]
     lines += [f"note: {n}" for n in result.report["notes"]]
     lines.append("Wrote " + ", ".join(result.outputs.values()))
     return "\n".join(lines)

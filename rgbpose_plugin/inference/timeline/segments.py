@@ -13,7 +13,8 @@ The rule (docs/inference.md, "Long videos: a timeline"):
    (``rgb_score`` / ``pose_score``: the same for each stream, empty without the stream).
 
 :func:`merge_segments` is a pure function of the window scores, so the rule is tested
-on made-up numbers.
+on made-up numbers. So is the scoring against ground truth (:func:`score_against_truth`,
+``benchmarks/eval_timeline.py``): per-frame labels, -1 where there is none.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import csv
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["NOBODY", "UNCERTAIN", "Segment", "WindowScore", "CSV_FIELDS", "label_window",
-           "merge_segments", "write_segments_csv"]
+           "frame_labels", "merge_segments", "score_against_truth", "write_segments_csv"]
 
 UNCERTAIN = "uncertain"
 NOBODY = "nobody in view"
@@ -132,3 +133,44 @@ def write_segments_csv(path: Path, segments: Sequence[Segment]) -> Path:
                 row[key] = "" if row[key] is None else f"{row[key]:.4f}"
             writer.writerow(row)
     return path
+
+
+def frame_labels(spans: Iterable[Tuple[int, int, int]], total_frames: int) -> np.ndarray:
+    """Per-frame labels ``(total_frames,)`` of ``(label, start_frame, end_frame)`` spans
+    (end exclusive); -1 where no span is: the form both the truth and a timeline take
+    to be compared frame by frame."""
+    labels = np.full(total_frames, -1, np.int64)
+    for label, start, end in spans:
+        labels[max(start, 0):min(end, total_frames)] = label
+    return labels
+
+
+def _share(hits: np.ndarray, where: np.ndarray) -> Optional[float]:
+    return float(hits[where].mean()) if where.any() else None
+
+
+def score_against_truth(truth: Sequence[np.ndarray], predicted: Sequence[np.ndarray]
+                        ) -> Dict[str, Any]:
+    """How a timeline agrees with the ground truth, per actor (per-frame labels, -1: none).
+
+    ``actors[a]["accuracy"]``: the share of actor ``a``'s action frames (truth >= 0) whose
+    predicted label is the true class (None without action frames). With two actors,
+    ``separation``: over the overlap frames (both act, different classes), the share where
+    both predictions have a label and the labels differ (a scene timeline has one label
+    for both, so it never separates them).
+    """
+    actors = []
+    for a, (t, p) in enumerate(zip(truth, predicted)):
+        acting = t >= 0
+        actors.append({"actor": a, "action_frames": int(acting.sum()),
+                       "correct_frames": int((acting & (p == t)).sum()),
+                       "accuracy": _share(p == t, acting)})
+    report: Dict[str, Any] = {"actors": actors}
+    if len(truth) == 2:
+        (t0, t1), (p0, p1) = truth, predicted
+        overlap = (t0 >= 0) & (t1 >= 0) & (t0 != t1)
+        differ = (p0 >= 0) & (p1 >= 0) & (p0 != p1)
+        report["overlap_frames"] = int(overlap.sum())
+        report["separated_frames"] = int((overlap & differ).sum())
+        report["separation"] = _share(differ, overlap)
+    return report
