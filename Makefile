@@ -34,6 +34,9 @@ $(STAMP): setup.cfg pyproject.toml
 	# installed last, no later pip run reports those pins as resolver errors.
 	$(PIP) install -q opencv-contrib-python-headless flatbuffers attrs absl-py "protobuf>=6.31.1,<7"
 	$(PIP) install -q --no-deps mediapipe==0.10.21
+	# rtmlib (multi-person pose backend through onnxruntime): --no-deps, as its own
+	# requirements add the GUI OpenCV wheels beside the headless one installed above.
+	$(PIP) install -q --no-deps "rtmlib>=0.0.16"
 	touch $(STAMP)
 
 install: $(STAMP)

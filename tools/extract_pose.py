@@ -2,7 +2,7 @@
 """Extract skeletons from videos into an annotation file (pyskl / mmaction2 format).
 
     python tools/extract_pose.py VIDEO_OR_DIR [...] --out ann.pkl \
-        [--backend mediapipe|mmpose] [--labels labels.csv] [--label-map ntu60] \
+        [--backend mediapipe|mmpose|rtmlib] [--labels labels.csv] [--label-map ntu60] \
         [--split-by COLUMN | --val-ratio 0.2 --seed 0] [--device cpu]
 
 Exit status: 0 when every video was annotated, 1 when some failed (the file still holds
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="VIDEO_OR_DIR", help="video files or folders")
     p.add_argument("--out", required=True, help="annotation file to write (.pkl)")
     p.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
-    p.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0 (mmpose only)")
+    p.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0 (mmpose, rtmlib)")
     p.add_argument("--recursive", action="store_true", help="search folders recursively")
     p.add_argument("--max-persons", type=int, default=2, help="persons kept per video (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -41,8 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--det-checkpoint")
     m.add_argument("--pose-config")
     m.add_argument("--pose-checkpoint")
-    m.add_argument("--det-score-thr", type=float, default=0.7)
-    m.add_argument("--det-area-thr", type=float, default=1600.0)
+    m.add_argument("--det-score-thr", type=float, default=0.7, help="min box score (also rtmlib)")
+    m.add_argument("--det-area-thr", type=float, default=1600.0,
+                   help="min box area in px^2 (also rtmlib)")
+
+    r = p.add_argument_group("rtmlib backend (models fetched on first use, or local files)")
+    r.add_argument("--det-model", help="YOLOX person detector: .onnx/.zip file or URL")
+    r.add_argument("--pose-model", help="COCO-17 RTMPose model: .onnx/.zip file or URL")
+    r.add_argument("--rtmlib-mode", choices=["lightweight", "balanced", "performance"],
+                   help="rtmlib's model set when --det-model/--pose-model are not given "
+                   "(default balanced)")
     return p
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "create_pose_backend",
     "available_pose_backends",
     "MMPOSE_OPTIONS",
+    "RTMLIB_OPTIONS",
     "backend_options",
 ]
 
@@ -100,6 +101,14 @@ def check_poses(keypoints: np.ndarray, scores: np.ndarray, source: str) -> Frame
 _BACKENDS: Dict[str, Union[str, Callable[..., PoseBackend]]] = {
     "mediapipe": "rgbpose_dataprep.pose.mediapipe_backend:MediaPipePoseBackend",
     "mmpose": "rgbpose_dataprep.pose.mmpose_backend:MMPoseBackend",
+    "rtmlib": "rgbpose_dataprep.pose.rtmlib_backend:RTMLibPoseBackend",
+}
+
+# Built-in backend -> (the package it imports, how to install it), for error messages.
+_BACKEND_PACKAGES = {
+    "mediapipe": ("mediapipe", "see docs/data_preparation.md (pip install --no-deps mediapipe==0.10.21 ...)"),
+    "mmpose": ("mmpose", "pip install 'rgbpose-plugin[pose]' and mmcv"),
+    "rtmlib": ("rtmlib", "pip install --no-deps \"rtmlib>=0.0.16\""),
 }
 
 
@@ -129,7 +138,8 @@ def available_pose_backends() -> List[str]:
 def create_pose_backend(name: str, **kwargs: Any) -> PoseBackend:
     """Build the backend registered as ``name`` with its keyword arguments."""
     if name not in _BACKENDS:
-        raise KeyError(f"unknown pose backend {name!r}; choose one of {available_pose_backends()}")
+        raise KeyError(f"unknown pose backend {name!r}; choose one of {available_pose_backends()}"
+                       f"{_install_status()}")
     factory = _BACKENDS[name]
     if isinstance(factory, str):
         module_name, attr = factory.split(":")
@@ -137,16 +147,42 @@ def create_pose_backend(name: str, **kwargs: Any) -> PoseBackend:
     return factory(**kwargs)
 
 
+def _install_status() -> str:
+    """'' or ' (installed: ...; to install: name: how, ...)' for the built-in backends."""
+    import importlib.util
+
+    installed, missing = [], []
+    for name, (package, how) in sorted(_BACKEND_PACKAGES.items()):
+        try:
+            found = importlib.util.find_spec(package) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            installed.append(name)
+        else:
+            missing.append(f"{name}: {how}")
+    if not missing:
+        return ""
+    return f" (installed: {', '.join(installed) or 'none'}; to install: {'; '.join(missing)})"
+
+
 # The mmpose backend's model files and thresholds, as a command line names them.
 MMPOSE_OPTIONS = ("det_config", "det_checkpoint", "pose_config", "pose_checkpoint",
                   "det_score_thr", "det_area_thr")
+# The rtmlib backend's: model files (paths or URLs) or a model set, and the thresholds.
+RTMLIB_OPTIONS = ("det_model", "pose_model", "rtmlib_mode", "det_score_thr", "det_area_thr")
 
 
 def backend_options(name: str, device: str, settings: Mapping[str, Any]) -> Dict[str, Any]:
     """The keyword arguments of ``create_pose_backend(name, ...)``: ``device``, and for
     mmpose the :data:`MMPOSE_OPTIONS` entries of ``settings`` (e.g. ``vars(args)`` of a
-    command line)."""
+    command line), for rtmlib those of :data:`RTMLIB_OPTIONS` that are set
+    (``rtmlib_mode`` becomes ``mode``)."""
     options: Dict[str, Any] = {"device": device}
     if name == "mmpose":
         options.update({key: settings.get(key) for key in MMPOSE_OPTIONS})
+    elif name == "rtmlib":
+        for key in RTMLIB_OPTIONS:
+            if settings.get(key) is not None:
+                options["mode" if key == "rtmlib_mode" else key] = settings[key]
     return options

@@ -1,6 +1,7 @@
 """File input and output shared by every layer: iopath paths, atomic writes, PyAV video."""
 
 from .atomic import PART_SUFFIX, atomic_path, atomic_pickle, atomic_write_bytes, atomic_write_text
+from .hashing import file_sha256
 from .paths import PATH_MANAGER, join, local_path, missing_local_files, open_binary
 from .video import (
     DEFAULT_FPS,
@@ -14,5 +15,5 @@ from .video import (
 
 __all__ = ["DEFAULT_FPS", "PART_SUFFIX", "PATH_MANAGER", "VideoDecodeError", "VideoFrames",
            "add_h264_stream", "atomic_path", "atomic_pickle", "atomic_write_bytes",
-           "atomic_write_text", "join", "local_path", "missing_local_files", "open_binary",
+           "atomic_write_text", "file_sha256", "join", "local_path", "missing_local_files", "open_binary",
            "open_video", "scaled_size", "write_h264"]

@@ -34,6 +34,7 @@ from fvcore.common.config import CfgNode
 
 from ..config import config_changes
 from ..errors import ZooError
+from ..fileio import file_sha256
 from ..weights import mmcv_to_plugin
 from ..weights.checkpoints import load_mmcv_checkpoint
 from .catalog import ZooEntry
@@ -59,14 +60,6 @@ def converted_path(entry: ZooEntry) -> str:
 
 def _sidecar(path: str) -> str:
     return path + ".json"
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_url(entry: ZooEntry, mirror: Optional[str] = None) -> str:
