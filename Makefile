@@ -4,6 +4,7 @@
 #               the test suite
 #   make demo-picture   remake docs/demo_prediction.png from the demo's fused model
 #   make demo-long      two 60 s long scenes with ground truth in $(DEMO_DATA)/long (docs/demo.md)
+#   make demo-timeline  docs/demo_timeline.png: a per-person timeline of the two-actor scene
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +21,7 @@ MM_STAMP := $(MM_VENV)/.installed
 # 4 classes told apart by motion, 2 pairs told apart only by the colour of a held object.
 DEMO_CLASSES := clap squat jump kick drink_red_cup drink_blue_cup wave_green_flag wave_yellow_flag
 
-.PHONY: install mmaction-env demo demo-picture demo-long test lint bench bench-mmaction clean
+.PHONY: install mmaction-env demo demo-picture demo-long demo-timeline test lint bench bench-mmaction clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +72,16 @@ demo-long: install
 		--long-scenes 1 --long-actors 1 --long-duration $(DEMO_LONG_S)
 	$(PY) tools/make_demo_data.py --out $(DEMO_DATA) --videos-per-class 0 --classes $(DEMO_CLASSES) \
 		--long-scenes 1 --long-actors 2 --long-duration $(DEMO_LONG_S)
+
+# docs/demo_timeline.png: the demo's fused model, per person, on the two-actor long scene,
+# and how its timeline compares with the scene's ground truth.
+demo-timeline: demo demo-long
+	$(PY) tools/demo_net.py --checkpoint $(DEMO_OUT) --video $(DEMO_DATA)/long/long_0_2p.mp4 \
+		--skeleton $(DEMO_DATA)/long/long_0_2p.pkl --per-person --window auto --no-video \
+		--out $(DEMO_OUT)/timeline --quiet
+	$(PY) benchmarks/eval_timeline.py --checkpoint $(DEMO_OUT) --scene $(DEMO_DATA)/long/long_0_2p \
+		--per-person
+	cp $(DEMO_OUT)/timeline/timeline.png docs/demo_timeline.png
 
 lint: install
 	$(VENV)/bin/ruff check .

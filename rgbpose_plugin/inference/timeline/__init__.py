@@ -7,7 +7,8 @@ with that person's keypoints alone. Data flow::
     video.mp4 ──probe──> frames, fps ──> WindowPlan (windows.py: window, stride, covers)
         │                                      │ test views of each window
         │                                      v (the RGB frames each one samples)
-        └──decode once──> FrameBuffer (reader.py: keeps only sampled frames still needed)
+        └──decode once──> FrameBuffer (reader.py: keeps only sampled frames still needed;
+                                       skips packets that do not decode: gap windows)
                                                │ {frame index: RGB} per window
     skeleton.pkl ──slice per window──┐         v
                                      └──> WindowDataset (windows.py: the test pipeline,

@@ -23,7 +23,14 @@ from .annotated import label_of_entry, write_timeline_video
 from .persons import TRAINED_MODE, TRAINED_MODE_NOTE, person_annotation, track_ids
 from .plot import save_timeline_png
 from .reader import FrameBuffer, probe_video
-from .segments import Segment, WindowScore, label_window, merge_segments, write_segments_csv
+from .segments import (
+    Segment,
+    WindowScore,
+    label_window,
+    merge_gaps,
+    merge_segments,
+    write_segments_csv,
+)
 from .windows import (
     Window,
     WindowPlan,
@@ -45,6 +52,9 @@ MERGE_RULE = ("a window's label is its fused top class if its probability >= min
               "score = mean fused probability of the class over the segment's windows; a "
               "window covers half-way to its neighbours' centres, the first from 0 s, the "
               "last to the end")
+GAP_RULE = ("a window any of whose sampled RGB frames cannot be decoded (a corrupt stretch of "
+            "the file) is not classified: status 'undecodable frames N-M', no label, listed "
+            "under 'gaps'; the run goes on at the next decodable frame")
 
 
 @dataclass
@@ -188,22 +198,24 @@ def _track_annotations(annotation: Dict[str, Any], per_person: bool
 
 def _classify_track(model, cfg, v: _Video, tracks: _Tracks, track: str, w: Window,
                     frames: Dict[int, np.ndarray], names: List[str], device: str,
-                    min_score: float, topk: int) -> Dict[str, Any]:
+                    min_score: float, topk: int, gap: Optional[str] = None) -> Dict[str, Any]:
     """Classify window ``w`` for ``track`` and record it; returns its JSON entry.
 
     Per person, a window where the person is not in view is not classified at all (an
     empty crop says nothing); scene mode classifies it, as before, and drops its label.
+    A window with undecodable frames (``gap``: why) is not classified either: the test
+    views would sample other frames than the test stage's.
     """
     annotation = tracks.annotations[track]
     nobody = nobody_in_view(window_annotation(annotation, w))
     prediction = None
-    if not (nobody and tracks.per_person):
+    if not gap and not (nobody and tracks.per_person):
         prediction = classify_window(model, cfg, v.options, annotation, w, frames, names,
                                      device, v.skeleton)
         # Without its heatmaps: kept for every window, they would grow with the video.
         prediction = replace(prediction, heatmaps=None)
     score = WindowScore(w.cover_start, w.cover_end,
-                        prediction.probs if prediction else {}, nobody)
+                        prediction.probs if prediction else {}, nobody, gap)
     label, status = label_window(score, min_score)
     entry = _window_entry(v.plan, w, prediction, status, label, topk)
     tracks.predictions.setdefault(track, []).append(prediction)
@@ -212,28 +224,50 @@ def _classify_track(model, cfg, v: _Video, tracks: _Tracks, track: str, w: Windo
     return entry
 
 
+def _gap(reader: Optional[FrameBuffer], need: np.ndarray, frames: Dict[int, np.ndarray],
+         w: Window) -> Optional[str]:
+    """``"undecodable frames N-M"`` when a frame ``w`` samples was not decoded, else None."""
+    if reader is None or all(int(i) in frames for i in need):
+        return None
+    runs = reader.gaps_in(w.start, w.end)
+    return "undecodable frames " + ", ".join(f"{a}-{b - 1}" for a, b in runs)
+
+
+def _decode_report(reader: Optional[FrameBuffer], total: int) -> Dict[str, Any]:
+    """The ``decode`` part of ``timeline.json``: probed vs decoded frames and the gaps
+    (``frames_reached``: decoded + undecodable, up to the last frame a window samples)."""
+    if reader is None:
+        return {"frames_probed": total, "frames_reached": 0, "frames_decoded": 0,
+                "decode_errors": 0, "undecodable_frames": [], "first_error": None}
+    return {"frames_probed": total, "frames_reached": reader.reached,
+            "frames_decoded": reader.decoded, "decode_errors": reader.errors,
+            "undecodable_frames": [list(g) for g in reader.gaps],
+            "first_error": reader.first_error}
+
+
 def _classify_windows(model, cfg, v: _Video, tracks: _Tracks, names: List[str], device: str,
                       min_score: float, topk: int, progress: bool,
-                      echo: Optional[Callable[[str], None]]) -> int:
+                      echo: Optional[Callable[[str], None]]) -> Tuple[int, Dict[str, Any]]:
     """Classify every window for every track into ``tracks``, each echoed as it is done;
-    returns the peak of buffered frames. A window's frames are decoded once, for all
-    tracks."""
+    returns the peak of buffered frames and the decode report. A window's frames are
+    decoded once, for all tracks."""
     needs = [window_frames_needed(v.options, w) for w in v.plan.windows]
     frames, reader = _frames_per_window(v.path, needs, v.options.decode_threads)
     bar = tqdm(total=len(v.plan.windows), unit="window", leave=False,
                disable=None if progress else True)  # None: only on a terminal
     with bar:
         for w, window_frames in zip(v.plan.windows, frames):
+            gap = _gap(reader, needs[w.index], window_frames, w)
             for track in tracks.annotations:
                 entry = _classify_track(model, cfg, v, tracks, track, w, window_frames, names,
-                                        device, min_score, topk)
+                                        device, min_score, topk, gap)
                 line = (f"track {track} " if tracks.per_person else "") + format_window(entry)
                 if echo and not bar.disable:
                     bar.write(line)  # above the progress bar
                 elif echo:
                     echo(line)
             bar.update()
-    return reader.peak if reader else 0
+    return (reader.peak if reader else 0), _decode_report(reader, v.plan.total_frames)
 
 
 def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
@@ -281,8 +315,16 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     device = device or getattr(model, "default_device", None) or (
         "cuda" if torch.cuda.is_available() else "cpu")
     tracks = _Tracks(_track_annotations(v.annotation, per_person))
-    peak = _classify_windows(model, cfg, v, tracks, names, device, min_score, topk, progress,
-                             echo)
+    peak, decode = _classify_windows(model, cfg, v, tracks, names, device, min_score, topk,
+                                     progress, echo)
+    gaps = merge_gaps(next(iter(tracks.scores.values()), []), v.plan.fps)
+    late = [_gap_note(decode, gaps)] if gaps else []
+    if decode["decode_errors"] and write_video:  # annotated.py stops at the first error
+        write_video = False
+        late.append("timeline.mp4 not written: the video has undecodable frames")
+    v.notes += late
+    for note in late if echo else ():
+        echo(f"note: {note}")
     timings = {"windows": round(time.perf_counter() - started, 3)}
     segments = [s for t in tracks.annotations for s in merge_segments(
         tracks.scores[t], v.plan.fps, names, min_score, min_duration, track=t)]
@@ -298,12 +340,22 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
         "rule": {"min_score": min_score, "min_duration_s": min_duration, "text": MERGE_RULE},
         "fusion": FUSION_NOTE, "class_names": list(names),
         "windows": tracks.entries if per_person else tracks.entries["scene"],
-        "segments": [asdict(s) for s in segments], "outputs": outputs,
+        "segments": [asdict(s) for s in segments], "gaps": gaps, "gap_rule": GAP_RULE,
+        "decode": decode, "outputs": outputs,
         "peak_buffered_frames": peak, "timings_s": timings,
     }
     Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return TimelineResult(v.plan, predictions, segments, outputs, report, peak, timings,
                           tracks.predictions)
+
+
+def _gap_note(decode: Dict[str, Any], gaps: List[Dict[str, Any]]) -> str:
+    """The note printed and saved when part of the video could not be decoded."""
+    lost = sum(b - a for a, b in decode["undecodable_frames"])
+    windows = sum(len(g["windows"]) for g in gaps)
+    spans = ", ".join(f"{g['start_s']:.2f}-{g['end_s']:.2f} s" for g in gaps)
+    return (f"{lost} frame(s) could not be decoded ({decode['decode_errors']} decode "
+            f"error(s)): {windows} window(s) not classified, gap(s) at {spans}")
 
 
 def _write_outputs(v: _Video, tracks: _Tracks, segments: List[Segment], out: Path,

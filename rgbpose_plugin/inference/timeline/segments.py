@@ -4,7 +4,9 @@ The rule (docs/inference.md, "Long videos: a timeline"):
 
 1. a window's label is the top class of its fused score if that probability is at least
    ``min_score``; otherwise it has none ("uncertain"), and a window whose skeleton has
-   nobody in it (every keypoint score 0) has none either ("nobody in view");
+   nobody in it (every keypoint score 0) has none either ("nobody in view"), nor has a
+   window that was not classified because frames it samples could not be decoded (a
+   *gap*, "undecodable frames N-M"; :func:`merge_gaps` lists the gaps' spans);
 2. consecutive windows with the same label merge into one segment spanning their covers
    (:class:`~.windows.Window`); windows without a label leave a gap;
 3. a segment shorter than ``min_duration`` seconds is dropped (its time becomes a gap;
@@ -28,7 +30,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = ["NOBODY", "UNCERTAIN", "Segment", "WindowScore", "CSV_FIELDS", "label_window",
-           "frame_labels", "merge_segments", "score_against_truth", "write_segments_csv"]
+           "frame_labels", "merge_gaps", "merge_segments", "score_against_truth",
+           "write_segments_csv"]
 
 UNCERTAIN = "uncertain"
 NOBODY = "nobody in view"
@@ -40,12 +43,13 @@ CSV_FIELDS = ("track", "start_s", "end_s", "start_frame", "end_frame", "label", 
 class WindowScore:
     """What the merge rule needs of one window: its cover ``[cover_start, cover_end)`` in
     frames, its probabilities per stream (``"fused"`` and the model's streams) and whether
-    its skeleton has nobody in it."""
+    its skeleton has nobody in it; ``gap``: why it was not classified (None: it was)."""
 
     cover_start: int
     cover_end: int
     probs: Dict[str, np.ndarray]
     nobody: bool = False
+    gap: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Segment:
 
 def label_window(window: WindowScore, min_score: float) -> Tuple[Optional[int], str]:
     """``(label, status)``: the fused top class and ``"ok"``, or None and why not."""
+    if window.gap:
+        return None, window.gap
     if window.nobody:
         return None, NOBODY
     probs = window.probs["fused"]
@@ -120,6 +126,26 @@ def merge_segments(windows: Sequence[WindowScore], fps: Fraction, class_names: S
             rgb_score=_mean(windows, members, "rgb", label),
             pose_score=_mean(windows, members, "pose", label), windows=tuple(members)))
     return segments
+
+
+def merge_gaps(windows: Sequence[WindowScore], fps: Fraction) -> List[Dict[str, Any]]:
+    """The spans of consecutive gap windows (their covers joined): where the timeline has
+    no label because the video could not be decoded, with each window's reason."""
+    gaps: List[Dict[str, Any]] = []
+    for i, w in enumerate(windows):
+        if not w.gap:
+            continue
+        if gaps and gaps[-1]["windows"][-1] == i - 1:
+            gaps[-1].update(end_frame=w.cover_end, end_s=round(float(w.cover_end / Fraction(fps)), 3))
+            gaps[-1]["windows"].append(i)
+            if w.gap not in gaps[-1]["reasons"]:
+                gaps[-1]["reasons"].append(w.gap)
+            continue
+        gaps.append({"start_s": round(float(w.cover_start / Fraction(fps)), 3),
+                     "end_s": round(float(w.cover_end / Fraction(fps)), 3),
+                     "start_frame": w.cover_start, "end_frame": w.cover_end,
+                     "label": None, "reasons": [w.gap], "windows": [i]})
+    return gaps
 
 
 def write_segments_csv(path: Path, segments: Sequence[Segment]) -> Path:
