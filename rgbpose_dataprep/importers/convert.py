@@ -25,7 +25,7 @@ from rgbpose_dataprep.pose.base import NUM_KEYPOINTS
 from rgbpose_dataprep.pose.extract import assemble_annotations
 from rgbpose_dataprep.pose.tracking import PoseTracker
 from rgbpose_plugin.errors import listed
-from rgbpose_plugin.fileio import open_video
+from rgbpose_plugin.fileio import probe_video as probe_fileio
 
 from .base import SkeletonReader, Skeletons, find_files
 from .coco import CocoReader
@@ -102,11 +102,10 @@ def find_sources(inputs: Sequence[Union[str, Path]], reader: SkeletonReader,
 
 
 def probe_video(path: Union[str, Path]) -> VideoInfo:
-    """Frame count and size from the header (no frame is decoded)."""
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        ctx = stream.codec_context
-        return VideoInfo(Path(path), int(stream.frames or 0), int(ctx.width), int(ctx.height))
+    """Frame count (counted by demuxing, as the data loader counts them) and size; no frame
+    is decoded."""
+    probe = probe_fileio(path)
+    return VideoInfo(Path(path), probe.frames, probe.width, probe.height)
 
 
 def convert_skeletons(stem: str, paths: List[Path], reader: SkeletonReader, *,

@@ -11,6 +11,7 @@ this kind of file.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional, Union
@@ -22,8 +23,8 @@ from ..errors import UserError
 from .atomic import atomic_path
 from .paths import local_path
 
-__all__ = ["DEFAULT_FPS", "H264Writer", "VideoDecodeError", "VideoFrames", "add_h264_stream",
-           "open_video", "scaled_size", "write_h264"]
+__all__ = ["DEFAULT_FPS", "H264Writer", "VideoDecodeError", "VideoFrames", "VideoProbe",
+           "add_h264_stream", "open_video", "probe_video", "scaled_size", "write_h264"]
 
 DEFAULT_FPS = Fraction(30)  # used when a source does not state its frame rate
 
@@ -62,6 +63,34 @@ def open_video(path: Union[str, Path]) -> av.container.InputContainer:
         container.close()
         raise VideoDecodeError(path, "the file has no video stream")
     return container
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What :func:`probe_video` learns of a video without decoding it."""
+
+    frames: int
+    rate: Fraction
+    height: int
+    width: int
+
+
+def probe_video(path: Union[str, Path]) -> VideoProbe:
+    """Frame count, frame rate and size of ``path``'s first video stream.
+
+    Frames are counted by demuxing (no decoding; packets are dropped as they are read):
+    the data loader's count, exact where the container's own count is missing or wrong
+    (0 for a stream without frames). Raises :class:`VideoDecodeError` naming the file.
+    """
+    try:
+        with open_video(path) as container:
+            stream = container.streams.video[0]
+            rate = Fraction(stream.average_rate) if stream.average_rate else DEFAULT_FPS
+            height, width = int(stream.codec_context.height), int(stream.codec_context.width)
+            frames = sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
+    except av.FFmpegError as err:
+        raise VideoDecodeError(path, f"cannot read it ({err})") from err
+    return VideoProbe(frames, rate, height, width)
 
 
 class VideoFrames:

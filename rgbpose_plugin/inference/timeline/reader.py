@@ -39,31 +39,23 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from ...errors import InferenceError
-from ...fileio import DEFAULT_FPS, VideoDecodeError, open_video
+from ...fileio import VideoDecodeError, open_video
+from ...fileio import probe_video as probe_fileio
 
 __all__ = ["FrameBuffer", "probe_video"]
 
 
 def probe_video(path: Path) -> Tuple[int, Fraction, Tuple[int, int]]:
-    """``(frames, fps, (height, width))`` of ``path``'s first video stream.
-
-    Frames are counted by demuxing (no decoding; packets are dropped as they are read):
-    the same count as the data loader's, and exact where the container's own count is
-    missing or wrong.
-    """
+    """``(frames, fps, (height, width))`` of ``path`` (:func:`rgbpose_plugin.fileio.probe_video`:
+    frames counted by demuxing, as the data loader counts them); a video that cannot be read
+    or has no frames raises :class:`InferenceError` naming it."""
     try:
-        with open_video(path) as container:
-            stream = container.streams.video[0]
-            rate = Fraction(stream.average_rate) if stream.average_rate else DEFAULT_FPS
-            size = (int(stream.codec_context.height), int(stream.codec_context.width))
-            frames = sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
+        probe = probe_fileio(path)
     except VideoDecodeError as err:
         raise InferenceError(f"video {path}: {err.reason}") from err
-    except av.FFmpegError as err:
-        raise InferenceError(f"video {path}: cannot read it ({err})") from err
-    if frames == 0:
+    if probe.frames == 0:
         raise InferenceError(f"video {path}: no video frames")
-    return frames, rate, size
+    return probe.frames, probe.rate, (probe.height, probe.width)
 
 
 class FrameBuffer:
