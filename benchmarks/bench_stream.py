@@ -9,12 +9,16 @@ Models: ``demo`` is ``--checkpoint`` if given (e.g. ``output/demo``), else the d
 the default config (``get_cfg()``) with random weights, run on the 1-minute video only
 unless ``--full-10min``. Random weights cost the same time as trained ones.
 
+Readers: ``file`` is :func:`run_timeline` (the file probed, then decoded in one pass);
+``stream`` is :func:`run_live_timeline` reading the file once in order, as a pipe or a
+camera is read (decode, skeleton and model in three overlapping threads, nothing skipped).
+
 Every run is a subprocess of its own, so its peak RSS (``ru_maxrss``) is that run's alone.
 The timeline MP4 is not written unless ``--video`` (it is a second decoding pass, not the
 streaming one being measured). Targets (the issue): peak RSS for 10 min within 10% of 1
 min's; the demo model at least 2x real time on 2 cores with skeletons given.
 
-    python benchmarks/bench_stream.py --durations 60 600 --models demo full --threads 2
+    python benchmarks/bench_stream.py --durations 60 600 --models demo full --readers file stream
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "configs" / "demo" / "rgbpose_demo.yaml"
-COLUMNS = ("model", "video s", "wall s", "x real time", "windows", "peak RSS MiB",
+COLUMNS = ("model", "reader", "video s", "wall s", "x real time", "windows", "peak RSS MiB",
            "peak buffered frames")
 
 
@@ -67,12 +71,16 @@ def _child(spec: Dict[str, Any]) -> Dict[str, Any]:
     """In the measuring subprocess: one timeline, its wall time and this process's peaks."""
     import torch
 
-    from rgbpose_plugin.inference.timeline import run_timeline
+    from rgbpose_plugin.inference.timeline import run_live_timeline, run_timeline
     torch.set_num_threads(spec["threads"])
     started = time.perf_counter()
-    result = run_timeline(spec["checkpoint"], spec["video"], spec["out"],
-                          skeleton=spec["skeleton"], views=spec.get("views"), device="cpu",
-                          write_video=spec["write_video"])
+    common = dict(skeleton=spec["skeleton"], views=spec.get("views"), device="cpu")
+    if spec.get("reader") == "stream":
+        result = run_live_timeline(spec["checkpoint"], spec["video"], spec["out"], live=False,
+                                   **common)
+    else:
+        result = run_timeline(spec["checkpoint"], spec["video"], spec["out"],
+                              write_video=spec["write_video"], **common)
     wall = time.perf_counter() - started
     return {"wall_s": wall, "video_s": result.plan.seconds(result.plan.total_frames),
             "windows": len(result.plan.windows), "peak_frames": result.peak_frames,
@@ -81,11 +89,13 @@ def _child(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def measure(checkpoint: Path, video: Path, skeleton: Path, out: Path, threads: int = 2,
-            write_video: bool = False, views: Optional[int] = None) -> Dict[str, Any]:
+            write_video: bool = False, views: Optional[int] = None,
+            reader: str = "file") -> Dict[str, Any]:
     """Run one timeline in a fresh subprocess (so the peak RSS is its own) and return
     video s, wall s, x real time, windows, peak RSS and peak buffered frames."""
     spec = {"checkpoint": str(checkpoint), "video": str(video), "skeleton": str(skeleton),
-            "out": str(out), "threads": threads, "write_video": write_video, "views": views}
+            "out": str(out), "threads": threads, "write_video": write_video, "views": views,
+            "reader": reader}
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
                           capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
@@ -99,7 +109,7 @@ def table(rows: Sequence[Dict[str, Any]]) -> str:
     """The markdown table of the measured rows."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
+        lines.append(f"| {r['model']} | {r.get('reader', 'file')} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
                      f"{r['x_real_time']:.2f} | {r['windows']} | {r['peak_rss_mib']:.0f} | "
                      f"{r['peak_frames']} |")
     return "\n".join(lines)
@@ -116,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--full-10min", action="store_true",
                         help="run the full model on videos longer than 1 minute too")
     parser.add_argument("--video", action="store_true", help="write timeline.mp4 too")
+    parser.add_argument("--readers", nargs="+", choices=("file", "stream"), default=["file"],
+                        help="run_timeline (file) and/or run_live_timeline in order (stream)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser
 
@@ -135,10 +147,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                 continue
             ckpt = (args.checkpoint if which == "demo" and args.checkpoint
                     else random_checkpoint(cache, which))
-            row = measure(Path(ckpt), video, video.with_suffix(".pkl"),
-                          cache / f"run_{which}_{seconds}s", args.threads, args.video, args.views)
-            rows.append({"model": which, **row})
-            print(json.dumps(rows[-1]), flush=True)
+            for reader in args.readers:
+                row = measure(Path(ckpt), video, video.with_suffix(".pkl"),
+                              cache / f"run_{which}_{reader}_{seconds}s", args.threads,
+                              args.video, args.views, reader)
+                rows.append({"model": which, "reader": reader, **row})
+                print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
     print("command: python benchmarks/bench_stream.py " + " ".join(sys.argv[1:]))
 

@@ -17,13 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from trainer_fixtures import ROOT, TINY_CLASSES, tiny_cfg
+from timeline_fixtures import random_tiny_checkpoint
+from trainer_fixtures import ROOT, TINY_CLASSES
 
 from rgbpose_dataprep.demo_data.long_scene import make_long_scene
-from rgbpose_plugin.config import stage_cfg
 from rgbpose_plugin.inference.timeline import FrameBuffer, probe_video, run_timeline
-from rgbpose_plugin.models import build_model
 
 NOISE_BYTES = 4096
 
@@ -51,11 +49,7 @@ def corrupt_middle(src: Path, dst: Path) -> None:
 def scene(tmp_path_factory):
     """A random-weight tiny checkpoint, a clean 8 s scene and its corrupted copy."""
     root = tmp_path_factory.mktemp("stream")
-    cfg = stage_cfg(tiny_cfg(root / "none.pkl", root / "run"), "rgbpose")
-    torch.manual_seed(0)
-    ckpt = root / "random.pyth"
-    torch.save({"epoch": 0, "model_state": build_model(cfg).state_dict(), "cfg": cfg.dump(),
-                "model_name": cfg.MODEL.MODEL_NAME}, ckpt)
+    ckpt = random_tiny_checkpoint(root)
     video = make_long_scene(root / "long", seed=0, classes=TINY_CLASSES, actors=1,
                             duration_s=8, preset="ultrafast")
     bad = root / "corrupt.mp4"
@@ -120,9 +114,16 @@ def test_corrupt_stretch_becomes_a_gap(damaged_run):
 
 def test_bench_measure_mechanics(scene, tmp_path):
     bench = load_bench()
-    row = bench.measure(scene["ckpt"], scene["video"], scene["pkl"], tmp_path / "run", threads=1)
-    assert row["windows"] > 1 and row["video_s"] == pytest.approx(8, abs=0.1)
-    assert row["wall_s"] > 0 and row["x_real_time"] == pytest.approx(row["video_s"] / row["wall_s"])
-    assert row["peak_rss_mib"] > 50 and row["peak_frames"] > 0 and row["gaps"] == 0
-    table = bench.table([{"model": "demo", **row}])
-    assert table.startswith("| model | video s |") and "| demo | 8 |" in table
+    rows = []
+    for reader in ("file", "stream"):
+        row = bench.measure(scene["ckpt"], scene["video"], scene["pkl"], tmp_path / reader,
+                            threads=1, reader=reader)
+        assert row["windows"] > 1 and row["video_s"] == pytest.approx(8, abs=0.1)
+        assert row["wall_s"] > 0
+        assert row["x_real_time"] == pytest.approx(row["video_s"] / row["wall_s"])
+        assert row["peak_rss_mib"] > 50 and row["peak_frames"] > 0 and row["gaps"] == 0
+        rows.append({"model": "demo", "reader": reader, **row})
+    assert rows[0]["windows"] == rows[1]["windows"]
+    table = bench.table(rows)
+    assert table.startswith("| model | reader | video s |")
+    assert "| demo | file | 8 |" in table and "| demo | stream | 8 |" in table

@@ -8,12 +8,17 @@
     python tools/demo_net.py --checkpoint CKPT --video LONG.mp4 --skeleton LONG.pkl --out OUT_DIR \
         --window SECONDS|auto [--stride SECONDS] [--min-score P] [--min-duration SECONDS] \
         [--per-person]
+    python tools/demo_net.py --checkpoint CKPT --video -|rtsp://...|/dev/video0 --out OUT_DIR \
+        [--live|--no-live] [--max-latency S] [--stall-timeout S]   # a stream, read once
+    python tools/demo_net.py ... --video LONG.mp4 --stream ...   # a file read the same way
 
 Writes OUT_DIR/prediction.png, prediction.mp4, prediction.json (and skeleton.pkl when
 the skeleton was extracted). With --window or --stride (a long video): one line per
 window, and OUT_DIR/segments.csv, timeline.json, timeline.png, timeline.mp4; with
 --per-person each person slot of the skeleton (a tracked person) gets its own timeline,
-on windows that show that person alone. Exit status 2 for bad
+on windows that show that person alone. A stream (- for standard input, a URL, a capture
+device, or any video with --stream) is read once, its skeleton extracted as it goes, and
+each window classified as soon as it is complete (no timeline.mp4). Exit status 2 for bad
 input (missing video or checkpoint, a checkpoint that does not fit the config, a skeleton
 file without the video, ...): the message names the file. Run with --help for every
 option; the logic lives in rgbpose_plugin.inference (the timeline: its .timeline).
@@ -29,7 +34,12 @@ from typing import Optional
 from rgbpose_dataprep.pose import available_pose_backends, backend_options
 from rgbpose_plugin.cli import positive_int, report_errors
 from rgbpose_plugin.inference import format_result, run_demo
-from rgbpose_plugin.inference.timeline import format_timeline, run_timeline
+from rgbpose_plugin.inference.timeline import (
+    format_timeline,
+    is_live_source,
+    run_live_timeline,
+    run_timeline,
+)
 from rgbpose_plugin.zoo import ZOO_PREFIX
 
 
@@ -97,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--per-person", action="store_true",
                    help="classify each person slot of the skeleton (a tracked person) on its "
                    "own: segments per track (default: the scene, everybody together)")
+    t.add_argument("--stream", action="store_true",
+                   help="read --video once, front to back, in three overlapping threads "
+                   "(decode, skeleton extraction as it goes, model); always so for -, stream "
+                   "URLs and /dev/video*")
+    t.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                   help="a stream: skip windows that are more than --max-latency behind "
+                   "rather than fall behind (default: on for -, URLs and devices, off for files)")
+    t.add_argument("--max-latency", type=float, default=None,
+                   help="live: a window that ended more than this many seconds ago on the "
+                   "stream's clock when the model is free is skipped (default: the window)")
+    t.add_argument("--stall-timeout", type=float, default=10.0,
+                   help="a stream that delivers no frame for this many seconds stops, "
+                   "keeping what was written (default 10)")
     p.add_argument("--opts", nargs=argparse.REMAINDER, default=[],
                    help="config overrides KEY VALUE ... (last on the command line)")
     return p
@@ -112,18 +135,32 @@ def _seconds(text: str) -> Optional[float]:
     return value
 
 
+def _streamed(args) -> bool:
+    """Read --video once as a stream: asked for, or a source that can only be read that
+    way (-, a URL, a capture device)."""
+    return args.stream or bool(args.live) or is_live_source(args.video)
+
+
 def _timeline(args) -> int:
-    result = run_timeline(
-        ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,
-        args.out, model_file=args.model, cfg_file=args.cfg_file, opts=args.opts,
+    common = dict(
         skeleton=args.skeleton, window=getattr(args, "window", None),
-        stride=getattr(args, "stride", None),
-        min_score=args.min_score, min_duration=args.min_duration, labels=args.labels,
-        views=args.views, device=args.device, topk=args.topk, progress=not args.quiet,
-        echo=print, backend=args.backend,
+        stride=getattr(args, "stride", None), min_score=args.min_score,
+        min_duration=args.min_duration, labels=args.labels, views=args.views,
+        device=args.device, topk=args.topk, echo=print, backend=args.backend,
         backend_options=backend_options(args.backend, args.pose_device, vars(args)),
-        max_persons=args.max_persons, per_person=args.per_person,
-        write_video=not args.no_video, video_size=args.video_size)
+        max_persons=args.max_persons, per_person=args.per_person, model_file=args.model,
+        cfg_file=args.cfg_file, opts=args.opts)
+    weights = ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint
+    if _streamed(args):
+        result = run_live_timeline(weights, args.video, args.out,
+                                   live=is_live_source(args.video) if args.live is None else args.live,
+                                   max_latency=args.max_latency,
+                                   stall_timeout=args.stall_timeout,
+                                   **common)
+    else:
+        result = run_timeline(weights, args.video, args.out, progress=not args.quiet,
+                              write_video=not args.no_video, video_size=args.video_size,
+                              **common)
     print(format_timeline(result))
     return 0
 
@@ -132,7 +169,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING,
                         format="%(levelname)s: %(message)s")
-    if "window" in vars(args) or "stride" in vars(args) or args.per_person:
+    if "window" in vars(args) or "stride" in vars(args) or args.per_person or _streamed(args):
         return _timeline(args)
     result = run_demo(
         ZOO_PREFIX + args.pretrained if args.pretrained else args.checkpoint, args.video,

@@ -22,11 +22,14 @@ with that person's keypoints alone. Data flow::
 
 :func:`run_timeline` does it all and returns a :class:`TimelineResult`; ``tools/demo_net.py
 --window / --stride`` is its command line. The skeleton comes from an annotation file, or
-is extracted over the whole video first (:mod:`..skeleton`). Not there yet: live input,
-skeleton extraction as the windows are read.
+is extracted over the whole video first (:mod:`..skeleton`). A stream (a pipe, a URL, a
+camera, or a file with ``--stream``) goes through :func:`run_live_timeline` instead
+(:mod:`.live`): read once, skeletons extracted as frames arrive, decoding, pose and model
+in overlapping threads, late windows skipped; the same windows, merge rule and outputs.
 """
 
 from .annotated import write_timeline_video
+from .live import is_live_source, run_live_timeline
 from .persons import person_annotation, track_ids
 from .reader import FrameBuffer, probe_video
 from .run import TimelineResult, format_timeline, format_window, run_timeline
@@ -34,6 +37,7 @@ from .segments import Segment, WindowScore, merge_segments, score_against_truth
 from .windows import Window, WindowPlan, default_window, plan_windows
 
 __all__ = ["FrameBuffer", "Segment", "TimelineResult", "Window", "WindowPlan", "WindowScore",
-           "default_window", "format_timeline", "format_window", "merge_segments",
+           "default_window", "format_timeline", "format_window", "is_live_source",
+           "merge_segments", "run_live_timeline",
            "person_annotation", "plan_windows", "probe_video", "run_timeline",
            "score_against_truth", "track_ids", "write_timeline_video"]

@@ -102,7 +102,7 @@ def _frames_per_window(video: Path, needs: Sequence[np.ndarray], threads: int
     return reader.windows(), reader
 
 
-def _window_times(plan: WindowPlan, window: Window) -> Dict[str, Any]:
+def window_times(plan: WindowPlan, window: Window) -> Dict[str, Any]:
     """Where a window is, in frames and seconds (the first keys of its JSON entry)."""
     s = plan.seconds
     return {"index": window.index, "start_frame": window.start, "end_frame": window.end,
@@ -112,11 +112,11 @@ def _window_times(plan: WindowPlan, window: Window) -> Dict[str, Any]:
             "cover_end_s": round(s(window.cover_end), 3)}
 
 
-def _window_entry(plan: WindowPlan, window: Window, prediction: Optional[Prediction],
+def window_entry(plan: WindowPlan, window: Window, prediction: Optional[Prediction],
                   status: str, label: Optional[int], topk: int) -> Dict[str, Any]:
     """One window in ``timeline.json`` (no prediction: a track's person was not in view,
     so the window was not classified for it)."""
-    entry = {**_window_times(plan, window), "status": status, "label": label,
+    entry = {**window_times(plan, window), "status": status, "label": label,
              "name": None, "score": None, "top": {}}
     if prediction is not None:
         entry["top"] = {stream: prediction.top(stream, topk) for stream in prediction.streams}
@@ -138,7 +138,7 @@ def format_window(entry: Dict[str, Any]) -> str:
 
 
 @dataclass
-class _Video:
+class PreparedVideo:
     """A video made ready for the windows: its skeleton, data options and plan."""
 
     path: Path
@@ -153,7 +153,7 @@ class _Video:
 
 def _prepare(video: Path, probe: Tuple[int, Fraction, Tuple[int, int]],
              skeleton: Tuple[Dict[str, Any], str, bool], cfg, views: Optional[int],
-             window: Optional[float], stride: Optional[float]) -> _Video:
+             window: Optional[float], stride: Optional[float]) -> PreparedVideo:
     """Check the skeleton ``(annotation, source, from a file)`` against the video
     (``probe``: its frames, fps and size) and plan the windows."""
     total, fps, size = probe
@@ -169,11 +169,11 @@ def _prepare(video: Path, probe: Tuple[int, Fraction, Tuple[int, int]],
         notes.append(f"the video ({total} frames, {plan.seconds(total):.2f} s) is shorter than "
                      f"one window ({plan.window_frames} frames, {window_s:.2f} s): one window, "
                      f"padded by repeating frames")
-    return _Video(video, source, annotation, options, plan, window_s, stride_s, notes)
+    return PreparedVideo(video, source, annotation, options, plan, window_s, stride_s, notes)
 
 
 @dataclass
-class _Tracks:
+class Tracks:
     """Per track (scene mode: the one track "scene"), per window so far: the prediction
     (None: not classified, nobody in view), the JSON entry and the merge rule's score."""
 
@@ -196,7 +196,7 @@ def _track_annotations(annotation: Dict[str, Any], per_person: bool
     return {t: person_annotation(annotation, t) for t in track_ids(annotation)}
 
 
-def _classify_track(model, cfg, v: _Video, tracks: _Tracks, track: str, w: Window,
+def _classify_track(model, cfg, v: PreparedVideo, tracks: Tracks, track: str, w: Window,
                     frames: Dict[int, np.ndarray], names: List[str], device: str,
                     min_score: float, topk: int, gap: Optional[str] = None) -> Dict[str, Any]:
     """Classify window ``w`` for ``track`` and record it; returns its JSON entry.
@@ -217,7 +217,7 @@ def _classify_track(model, cfg, v: _Video, tracks: _Tracks, track: str, w: Windo
     score = WindowScore(w.cover_start, w.cover_end,
                         prediction.probs if prediction else {}, nobody, gap)
     label, status = label_window(score, min_score)
-    entry = _window_entry(v.plan, w, prediction, status, label, topk)
+    entry = window_entry(v.plan, w, prediction, status, label, topk)
     tracks.predictions.setdefault(track, []).append(prediction)
     tracks.entries.setdefault(track, []).append(entry)
     tracks.scores.setdefault(track, []).append(score)
@@ -245,7 +245,7 @@ def _decode_report(reader: Optional[FrameBuffer], total: int) -> Dict[str, Any]:
             "first_error": reader.first_error}
 
 
-def _classify_windows(model, cfg, v: _Video, tracks: _Tracks, names: List[str], device: str,
+def _classify_windows(model, cfg, v: PreparedVideo, tracks: Tracks, names: List[str], device: str,
                       min_score: float, topk: int, progress: bool,
                       echo: Optional[Callable[[str], None]]) -> Tuple[int, Dict[str, Any]]:
     """Classify every window for every track into ``tracks``, each echoed as it is done;
@@ -314,7 +314,7 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
         echo(f"note: {note}")
     device = device or getattr(model, "default_device", None) or (
         "cuda" if torch.cuda.is_available() else "cpu")
-    tracks = _Tracks(_track_annotations(v.annotation, per_person))
+    tracks = Tracks(_track_annotations(v.annotation, per_person))
     peak, decode = _classify_windows(model, cfg, v, tracks, names, device, min_score, topk,
                                      progress, echo)
     gaps = merge_gaps(next(iter(tracks.scores.values()), []), v.plan.fps)
@@ -325,28 +325,54 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     v.notes += late
     for note in late if echo else ():
         echo(f"note: {note}")
-    timings = {"windows": round(time.perf_counter() - started, 3)}
+    run = RunFacts(str(video_path.resolve()), str(Path(checkpoint).resolve()), str(device),
+                   label_source, started, {"windows": round(time.perf_counter() - started, 3)})
+    report, segments, outputs = finish_timeline(
+        v, tracks, names, cfg, run, out, saved, (min_score, min_duration, window, stride),
+        video_size if write_video else 0, {"decode": decode, "peak_buffered_frames": peak})
+    predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
+    return TimelineResult(v.plan, predictions, segments, outputs, report, peak,
+                          report["timings_s"], tracks.predictions)
+
+
+@dataclass
+class RunFacts:
+    """Where a timeline run's inputs came from, and when it started (for the report)."""
+
+    video: str
+    checkpoint: str
+    device: str
+    labels: str
+    started: float
+    timings: Dict[str, float]
+
+
+def finish_timeline(v: PreparedVideo, tracks: Tracks, names: List[str], cfg, run: RunFacts,
+                    out: Path, saved: Optional[str], rule: Tuple, video_size: int,
+                    extra: Dict[str, Any]) -> Tuple[Dict[str, Any], List[Segment], Dict[str, str]]:
+    """Merge every track's windows into segments, write the outputs and ``timeline.json``;
+    returns ``(report, segments, outputs)``. ``rule``: ``(min_score, min_duration, window,
+    stride)`` as asked (None: default); ``extra``: more report keys (the reader's)."""
+    min_score, min_duration, window, stride = rule
+    gaps = merge_gaps(next(iter(tracks.scores.values()), []), v.plan.fps)
     segments = [s for t in tracks.annotations for s in merge_segments(
         tracks.scores[t], v.plan.fps, names, min_score, min_duration, track=t)]
-    outputs = _write_outputs(v, tracks, segments, out, saved, cfg.MODEL.MODEL_NAME,
-                             video_size if write_video else 0)
-    timings["total"] = round(time.perf_counter() - started, 3)
+    outputs = write_outputs(v, tracks, segments, out, saved, cfg.MODEL.MODEL_NAME, video_size)
+    run.timings["total"] = round(time.perf_counter() - run.started, 3)
     predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
     report = {
-        "video": str(video_path.resolve()), "checkpoint": str(Path(checkpoint).resolve()),
+        "video": run.video, "checkpoint": run.checkpoint,
         "model": cfg.MODEL.MODEL_NAME, "streams": predictions[0].streams if predictions else [],
-        "views": v.options.num_views, "device": str(device), "skeleton": v.skeleton,
-        "labels": label_source, **_plan_report(v, window, stride, tracks),
+        "views": v.options.num_views, "device": run.device, "skeleton": v.skeleton,
+        "labels": run.labels, **plan_report(v, window, stride, tracks),
         "rule": {"min_score": min_score, "min_duration_s": min_duration, "text": MERGE_RULE},
         "fusion": FUSION_NOTE, "class_names": list(names),
-        "windows": tracks.entries if per_person else tracks.entries["scene"],
+        "windows": tracks.entries if tracks.per_person else tracks.entries["scene"],
         "segments": [asdict(s) for s in segments], "gaps": gaps, "gap_rule": GAP_RULE,
-        "decode": decode, "outputs": outputs,
-        "peak_buffered_frames": peak, "timings_s": timings,
+        **extra, "outputs": outputs, "timings_s": run.timings,
     }
     Path(outputs["json"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return TimelineResult(v.plan, predictions, segments, outputs, report, peak, timings,
-                          tracks.predictions)
+    return report, segments, outputs
 
 
 def _gap_note(decode: Dict[str, Any], gaps: List[Dict[str, Any]]) -> str:
@@ -358,7 +384,7 @@ def _gap_note(decode: Dict[str, Any], gaps: List[Dict[str, Any]]) -> str:
             f"error(s)): {windows} window(s) not classified, gap(s) at {spans}")
 
 
-def _write_outputs(v: _Video, tracks: _Tracks, segments: List[Segment], out: Path,
+def write_outputs(v: PreparedVideo, tracks: Tracks, segments: List[Segment], out: Path,
                    saved: Optional[str], model_name: str, video_size: int) -> Dict[str, str]:
     """Write ``segments.csv``, ``timeline.png`` and (``video_size`` > 0) ``timeline.mp4``;
     returns every output's path (``timeline.json``'s too, written last by the caller)."""
@@ -383,8 +409,8 @@ def _write_outputs(v: _Video, tracks: _Tracks, segments: List[Segment], out: Pat
     return outputs
 
 
-def _plan_report(v: _Video, window: Optional[float], stride: Optional[float],
-                 tracks: _Tracks) -> Dict[str, Any]:
+def plan_report(v: PreparedVideo, window: Optional[float], stride: Optional[float],
+                 tracks: Tracks) -> Dict[str, Any]:
     """The video, mode and window plan part of ``timeline.json``."""
     plan = v.plan
     return {"mode": "per-person" if tracks.per_person else "scene",
