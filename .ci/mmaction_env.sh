@@ -33,6 +33,13 @@ step() {  # step DESCRIPTION CMD...: run, log, and on failure record why
 PIP="$VENV/bin/python -m pip"
 rm -rf "$VENV"
 step "create venv" "$PYTHON" -m venv "$VENV"
+# Same torch as the plugin's venv: hard-link its files when that venv runs the same Python.
+PLUGIN_PY=${PLUGIN_VENV:-.venv}/bin/python
+py_version() { "$1" -c 'import sys; print(sys.version)'; }
+if [ -x "$PLUGIN_PY" ] && [ "$(py_version "$PLUGIN_PY")" = "$(py_version "$VENV/bin/python")" ]; then
+    SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$PLUGIN_PY" .ci/link_torch.py "$SITE" >> "$LOG" 2>&1 || true
+fi
 step "torch" $PIP install -q torch==2.14.1 torchvision==0.29.1
 # mmcv-lite 2.1.0: pure Python, no compiler; mmaction2 accepts mmcv < 2.2.0. numpy < 2 and
 # opencv 4.10 (the last built on numpy 1) for mmaction2's pose transforms; importlib_metadata
