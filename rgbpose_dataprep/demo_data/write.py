@@ -45,7 +45,11 @@ FPS = 30
 VIDEO_DOWNSCALE = 2
 # On these flat-coloured drawings, one reference frame and the fastest sub-pixel search
 # halve the file size and cut encoding time by a third at the same PSNR (about 38.7 dB).
-X264_PARAMS = "ref=1:subme=1"
+# asm=0: with x264's SIMD routines, the same frames written twice in one process could
+# give different files (a few videos in ten; the frames handed over were identical), so
+# two generations of the demo data differed; x264's C code gives the same bytes every time
+# (encoding takes about 0.2 s a video instead of 0.08 s).
+X264_PARAMS = "ref=1:subme=1:asm=0"
 FrameRange = Union[int, Tuple[int, int]]
 SPLIT_FRACTIONS = {"val": 0.2, "test": 0.2}  # The rest is "train".
 ANNOTATION_KEYS = ("frame_dir", "label", "img_shape", "original_shape", "total_frames",

@@ -144,9 +144,10 @@ def add_h264_stream(container: av.container.OutputContainer, width: int, height:
                     threads: int = 1, x264_params: str = "") -> av.video.stream.VideoStream:
     """Add a libx264 yuv420p video stream to an output container and return it.
 
-    ``threads=1`` keeps the encoder's output byte-identical from run to run; parallelism
-    comes from encoding several files at once instead. ``x264_params`` is passed as
-    x264's own option string (``"ref=1:subme=1"``).
+    ``threads=1`` is needed for byte-identical output from run to run (parallelism comes
+    from encoding several files at once instead), and so is ``asm=0`` in ``x264_params``:
+    with x264's SIMD routines the same frames can encode differently within one process.
+    ``x264_params`` is passed as x264's own option string (``"ref=1:subme=1"``).
     """
     if width % 2 or height % 2:
         raise ValueError(f"H.264 yuv420p needs even frame sizes, got {width}x{height}")
