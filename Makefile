@@ -15,6 +15,8 @@ DEMO_SEED ?= 1
 # A test video of the demo, classified for docs/demo_prediction.png (make demo-picture).
 DEMO_PICTURE_VIDEO ?= drink_red_cup_004
 STAMP := $(VENV)/.installed
+# Where the tests find mediapipe 0.10.21's wheel (tests/test_pose_mediapipe.py).
+MP_WEIGHTS_DIR ?= $(HOME)/.cache/rgbpose_plugin_tests
 # MMAction2 1.2.0 (numpy < 2) for tests/test_mm_*.py; see .ci/mmaction_env.sh.
 MM_VENV ?= .venv-mmaction
 MM_STAMP := $(MM_VENV)/.installed
@@ -30,22 +32,27 @@ $(STAMP): setup.cfg pyproject.toml
 	# install of the package below keeps them.
 	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -q -e ".[dev,export]"
-	# mediapipe (offline pose backend): the dependencies it really uses first, then mediapipe
-	# itself with --no-deps and last. Its wheel pins numpy<2, protobuf<5, jax, a GUI OpenCV;
-	# installed last, no later pip run reports those pins as resolver errors.
-	$(PIP) install -q opencv-contrib-python-headless flatbuffers attrs absl-py "protobuf>=6.31.1,<7"
-	$(PIP) install -q --no-deps mediapipe==0.10.21
-	# rtmlib (multi-person pose backend through onnxruntime): --no-deps, as its own
-	# requirements add the GUI OpenCV wheels beside the headless one installed above.
-	$(PIP) install -q --no-deps "rtmlib>=0.0.16"
+	# mediapipe (CPU pose backend, Tasks PoseLandmarker): a current release with its own
+	# requirements (they bring opencv-contrib-python, which needs libGL.so.1; the headless
+	# variant that older installs had here is removed first, as both own cv2/).
+	$(PIP) uninstall -q -y opencv-contrib-python-headless
+	$(PIP) install -q -e ".[mediapipe]"
+	# The BlazePose weights shipped in mediapipe 0.10.21's wheel, from which
+	# tests/test_pose_mediapipe.py builds its PoseLandmarker .task (only downloaded here).
+	$(PIP) download -q --no-deps --only-binary=:all: --python-version 3.11 \
+		--platform manylinux_2_28_x86_64 mediapipe==0.10.21 -d $(MP_WEIGHTS_DIR)
+	# rtmlib (multi-person pose backend through onnxruntime), with its requirements: they add
+	# opencv-python beside mediapipe's opencv-contrib-python; both own cv2/ and work side by
+	# side when their versions agree (pip check then reports nothing).
+	$(PIP) install -q "rtmlib>=0.0.16"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # A failed build is not fatal: it leaves $(MM_VENV).failed, and the suite reports that
 # reason as the skip of tests/test_mmaction_suite.py.
-$(MM_STAMP): .ci/mmaction_env.sh .ci/mmaction_patch_drn.py setup.cfg
-	-bash .ci/mmaction_env.sh $(MM_VENV)
+$(MM_STAMP): .ci/mmaction_env.sh .ci/mmaction_patch_drn.py .ci/link_torch.py setup.cfg $(STAMP)
+	-PLUGIN_VENV=$(VENV) bash .ci/mmaction_env.sh $(MM_VENV)
 
 mmaction-env: $(MM_STAMP)
 

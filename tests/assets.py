@@ -33,9 +33,12 @@ _POSE2SIM = "pose2sim==0.10.49"
 _MEMBER = "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4"
 
 
-def pose2sim_video() -> Path:
-    """Path of the cached Pose2Sim single-person clip; skips the test if unavailable."""
-    target = CACHE_DIR / "pose2sim_cam01.mp4"
+def pose2sim_video(member: str = _MEMBER) -> Path:
+    """Path of a cached clip of the Pose2Sim wheel (default: the single-person one; the
+    multi-person clips are ``Pose2Sim/Demo_MultiPerson/videos/cam0N.mp4``); skips the
+    test if unavailable."""
+    multi = "_multi" if "MultiPerson" in member else ""
+    target = CACHE_DIR / f"pose2sim{multi}_{Path(member).name}"
     if target.is_file():
         return target
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,7 @@ def pose2sim_video() -> Path:
             pytest.skip(f"pip download of {_POSE2SIM} produced no wheel")
         with zipfile.ZipFile(wheels[0]) as wheel:
             partial = target.with_suffix(".part")
-            partial.write_bytes(wheel.read(_MEMBER))
+            partial.write_bytes(wheel.read(member))
             partial.replace(target)  # Atomic, so parallel runs never see half a file.
     return target
 

@@ -194,8 +194,7 @@ def test_bad_input_is_named(trained, tmp_path, capsys):
     assert "mmpose backend: detector config None is not a file" in capsys.readouterr().err
 
 
-def test_pose2sim_clip_with_mediapipe_extraction(trained, tmp_path):
-    pytest.importorskip("mediapipe", reason="the mediapipe pose backend is not installed")
+def test_pose2sim_clip_with_mediapipe_extraction(trained, tmp_path, mediapipe_model_env):
     from assets import pose2sim_video
 
     clip = pose2sim_video()  # skips when offline

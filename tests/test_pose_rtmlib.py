@@ -7,7 +7,8 @@ pixels) and ``labels [1, N]``, and a pose model taking ``input [1, 3, H, W]`` an
 ``simcc_x [1, 17, 2W]`` and ``simcc_y [1, 17, 2H]``. rtmlib's own YOLOX and RTMPose
 classes then run them through onnxruntime (letterbox, affine crop, SimCC decoding).
 Exercised: boxes back in frame pixels, person filtering, several persons in one frame,
-COCO-17 order and scores, model fetching with its SHA-256 check (``file://`` URLs, zips),
+COCO-17 order and scores, model fetching with its SHA-256 check (``file://`` URLs, zips,
+a corrupted cache fetched again),
 the missing-package message, and ``tools/extract_pose.py --backend rtmlib`` end to end.
 Not exercised: the real weights and their accuracy, CUDA.
 """
@@ -175,8 +176,16 @@ def test_fetched_model_is_hash_checked(models, tmp_path, monkeypatch):
 
     with open(path, "ab") as f:
         f.write(b"corruption")
-    with pytest.raises(ValueError, match=re.escape(str(path)) + " .*delete it"):
+    assert fetch_model(url, cache_dir=cache).read_bytes() == source.read_bytes()  # fetched again
+
+    # A source that no longer matches the recorded digest: one line naming the file.
+    source.write_bytes(b"another file")
+    path.unlink()
+    with pytest.raises(ValueError, match=re.escape(str(path)) + " .*expected " + digest) as err:
         fetch_model(url, cache_dir=cache)
+    assert "\n" not in str(err.value) and not path.exists()
+    with pytest.raises(OSError, match=re.escape(url + "x") + " into .*--det-model / --pose-model PATH"):
+        fetch_model(url + "x", cache_dir=cache)
 
 
 def test_missing_files_are_named(models, tmp_path):
@@ -200,16 +209,16 @@ def test_missing_files_are_named(models, tmp_path):
 
 def test_missing_rtmlib_says_pip_install(monkeypatch, models, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "rtmlib", None)  # Makes "import rtmlib" fail.
-    with pytest.raises(DataPrepError, match="pip install --no-deps .rtmlib>=0.0.16."):
+    with pytest.raises(DataPrepError, match="pip install .rtmlib>=0.0.16."):
         open_backend("rtmlib", **models)
     # On the command line: one line, exit status 2, nothing extracted.
     (tmp_path / "clip.mp4").write_bytes(b"not decoded")
     args = [str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "ann.pkl"), "--backend", "rtmlib"]
     assert run_tool("extract_pose", args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pip install --no-deps 'rtmlib>=0.0.16'" in err[0]
+    assert len(err) == 1 and "pip install 'rtmlib>=0.0.16'" in err[0]
     assert not (tmp_path / "ann.pkl").exists()
-    with pytest.raises(KeyError, match="rtmlib.*installed: .*to install: .*rtmlib: pip install --no-deps"):
+    with pytest.raises(KeyError, match="rtmlib.*installed: .*to install: .*rtmlib: pip install .rtmlib"):
         create_pose_backend("rtmlibb")
 
 

@@ -242,9 +242,8 @@ def test_bad_skeleton_is_named(trained, tmp_path, capsys):
     assert f"error: skeleton file {short}: the skeleton of 'long' has" in capsys.readouterr().err
 
 
-def test_skeleton_extracted_first(trained, tmp_path):
+def test_skeleton_extracted_first(trained, tmp_path, mediapipe_model_env):
     """Without --skeleton: mediapipe over the whole video first (saved), then the windows."""
-    pytest.importorskip("mediapipe", reason="the mediapipe pose backend is not installed")
     result = run_timeline(trained["ckpt"], str(trained["long"]), str(tmp_path), window=2.0)
     saved = pickle.loads(Path(result.outputs["skeleton"]).read_bytes())["annotations"][0]
     assert saved["total_frames"] == trained["long_ann"]["total_frames"] == result.plan.total_frames

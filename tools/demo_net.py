@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pose-model", help="rtmlib: COCO-17 RTMPose model, .onnx/.zip file or URL")
     g.add_argument("--rtmlib-mode", choices=["lightweight", "balanced", "performance"],
                    help="rtmlib: model set fetched when --det-model/--pose-model are not given")
+    g.add_argument("--mediapipe-model", metavar="PATH_OR_URL",
+                   help="mediapipe: PoseLandmarker .task file or URL (default "
+                   "$RGBPOSE_MEDIAPIPE_MODEL, else Google's, fetched once)")
+    g.add_argument("--mediapipe-api", choices=["auto", "tasks", "legacy"],
+                   help="mediapipe: which API (default auto: Tasks where it works)")
     t = p.add_argument_group("long videos: a timeline (on with --window, --stride or --per-person)")
     # SUPPRESS: absent unless given, which is what turns the timeline on.
     t.add_argument("--window", type=_seconds, default=argparse.SUPPRESS,

@@ -2,7 +2,8 @@
 """Extract skeletons from videos into an annotation file (pyskl / mmaction2 format).
 
     python tools/extract_pose.py VIDEO_OR_DIR [...] --out ann.pkl \
-        [--backend mediapipe|mmpose|rtmlib] [--labels labels.csv] [--label-map ntu60] \
+        [--backend mediapipe|mmpose|rtmlib] [--mediapipe-model FILE_OR_URL] \
+        [--labels labels.csv] [--label-map ntu60] \
         [--split-by COLUMN | --val-ratio 0.2 --seed 0] [--device cpu]
 
 Exit status: 0 when every video was annotated, 1 when some failed (the file still holds
@@ -13,6 +14,7 @@ rgbpose_dataprep.pose.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from rgbpose_dataprep.pose import available_pose_backends, backend_options, open_backend, plan_extraction
@@ -31,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="mediapipe", choices=available_pose_backends())
     p.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0 (mmpose, rtmlib)")
     p.add_argument("--recursive", action="store_true", help="search folders recursively")
-    p.add_argument("--max-persons", type=int, default=2, help="persons kept per video (default 2)")
+    p.add_argument("--max-persons", type=int, default=2,
+                   help="persons kept per video (default 2); for mediapipe also the most "
+                   "persons a frame gives")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     add_label_arguments(p)
@@ -51,11 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rtmlib-mode", choices=["lightweight", "balanced", "performance"],
                    help="rtmlib's model set when --det-model/--pose-model are not given "
                    "(default balanced)")
+
+    g = p.add_argument_group("mediapipe backend (Tasks PoseLandmarker, else legacy solutions.pose)")
+    g.add_argument("--mediapipe-model", metavar="PATH_OR_URL",
+                   help="PoseLandmarker .task bundle: file or URL (default $RGBPOSE_MEDIAPIPE_MODEL, "
+                   "else Google's pose_landmarker_full.task, fetched once into the torch hub cache)")
+    g.add_argument("--mediapipe-api", choices=["auto", "tasks", "legacy"],
+                   help="which MediaPipe API to use (default auto: Tasks where it works)")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(message)s")  # the backend's one-line notes (which API, ...)
+    logging.getLogger("rgbpose_dataprep.pose").setLevel(logging.INFO)
     job = plan_extraction(args.inputs, recursive=args.recursive, labels_csv=args.labels,
                           label_map=args.label_map, split_by=args.split_by,
                           val_ratio=args.val_ratio, seed=args.seed)

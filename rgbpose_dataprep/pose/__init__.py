@@ -8,8 +8,9 @@ Quick use (the command line ``tools/extract_pose.py`` does the same)::
         result = extract_annotations(find_videos(["videos/"]), "ann.pkl", backend)
     print(result.summary())
 
-Modules: ``base`` (the backend interface and factory), ``mediapipe_backend`` and
-``mmpose_backend`` (imported only when chosen), ``tracking`` (stable person order),
+Modules: ``base`` (the backend interface and factory), ``mediapipe_backend``,
+``mmpose_backend`` and ``rtmlib_backend`` (imported only when chosen), ``model_files``
+(fetched, cached, hash-checked model files), ``tracking`` (stable person order),
 ``annotate`` (one video), ``extract`` (many videos, cache), ``metadata`` (labels CSV,
 splits), ``job`` (a command line's inputs checked up front, then the extraction). Frames
 are decoded by :mod:`rgbpose_plugin.fileio`.

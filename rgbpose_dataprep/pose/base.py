@@ -31,6 +31,7 @@ __all__ = [
     "available_pose_backends",
     "MMPOSE_OPTIONS",
     "RTMLIB_OPTIONS",
+    "MEDIAPIPE_OPTIONS",
     "backend_options",
 ]
 
@@ -106,9 +107,9 @@ _BACKENDS: Dict[str, Union[str, Callable[..., PoseBackend]]] = {
 
 # Built-in backend -> (the package it imports, how to install it), for error messages.
 _BACKEND_PACKAGES = {
-    "mediapipe": ("mediapipe", "see docs/data_preparation.md (pip install --no-deps mediapipe==0.10.21 ...)"),
+    "mediapipe": ("mediapipe", "pip install 'rgbpose-plugin[mediapipe]' (see docs/data_preparation.md)"),
     "mmpose": ("mmpose", "pip install 'rgbpose-plugin[pose]' and mmcv"),
-    "rtmlib": ("rtmlib", "pip install --no-deps \"rtmlib>=0.0.16\""),
+    "rtmlib": ("rtmlib", "pip install \"rtmlib>=0.0.16\""),
 }
 
 
@@ -171,13 +172,17 @@ MMPOSE_OPTIONS = ("det_config", "det_checkpoint", "pose_config", "pose_checkpoin
                   "det_score_thr", "det_area_thr")
 # The rtmlib backend's: model files (paths or URLs) or a model set, and the thresholds.
 RTMLIB_OPTIONS = ("det_model", "pose_model", "rtmlib_mode", "det_score_thr", "det_area_thr")
+# The mediapipe backend's, as a command line names them -> the backend's keyword.
+MEDIAPIPE_OPTIONS = {"max_persons": "num_poses", "mediapipe_model": "task_model",
+                     "mediapipe_api": "api"}
 
 
 def backend_options(name: str, device: str, settings: Mapping[str, Any]) -> Dict[str, Any]:
     """The keyword arguments of ``create_pose_backend(name, ...)``: ``device``, and for
     mmpose the :data:`MMPOSE_OPTIONS` entries of ``settings`` (e.g. ``vars(args)`` of a
     command line), for rtmlib those of :data:`RTMLIB_OPTIONS` that are set
-    (``rtmlib_mode`` becomes ``mode``)."""
+    (``rtmlib_mode`` becomes ``mode``), for mediapipe those of :data:`MEDIAPIPE_OPTIONS`
+    that are set (``max_persons`` becomes ``num_poses``)."""
     options: Dict[str, Any] = {"device": device}
     if name == "mmpose":
         options.update({key: settings.get(key) for key in MMPOSE_OPTIONS})
@@ -185,4 +190,8 @@ def backend_options(name: str, device: str, settings: Mapping[str, Any]) -> Dict
         for key in RTMLIB_OPTIONS:
             if settings.get(key) is not None:
                 options["mode" if key == "rtmlib_mode" else key] = settings[key]
+    elif name == "mediapipe":
+        for key, keyword in MEDIAPIPE_OPTIONS.items():
+            if settings.get(key) is not None:
+                options[keyword] = settings[key]
     return options

@@ -11,27 +11,23 @@ files, so any exported YOLOX (with its NMS, outputs ``dets [1, N, 5]`` and
 Model files: ``det_model`` / ``pose_model`` are local ``.onnx`` (or rtmlib's ``.zip``)
 files or URLs; by default the URLs of rtmlib's ``Body`` solution for ``mode``
 (``lightweight``, ``balanced``, ``performance``). A URL is fetched once into
-``<torch hub dir>/checkpoints/rtmlib/<URL hash>/`` (``$TORCH_HOME``, else
-``$XDG_CACHE_HOME/torch`` or ``~/.cache/torch``), its SHA-256 kept beside it and checked
-whenever the file is used again; ``det_sha256`` / ``pose_sha256`` pin the expected digest
-of a URL's file. The default URLs have no pinned digest (they were never downloaded while
-this was written), so their first download is trusted. Machines without internet pass
-local files.
+``<torch hub dir>/checkpoints/rtmlib/<URL hash>/`` by :mod:`.model_files` (shared with the
+mediapipe backend), its SHA-256 kept beside it and checked whenever the file is used
+again (a cached copy that fails the check is fetched again); ``det_sha256`` /
+``pose_sha256`` pin the expected digest of a URL's file. The default URLs have no pinned
+digest (they were never downloaded while this was written), so their first download is
+trusted. Machines without internet pass local files.
 
-Install: ``pip install --no-deps "rtmlib>=0.0.16"`` (``make install`` does; its own requirements
-would add GUI OpenCV wheels beside the headless one); it needs onnxruntime (``onnxruntime-gpu``
-for CUDA).
+Install: ``pip install "rtmlib>=0.0.16"`` (``make install`` does; its requirements add
+opencv-python beside the opencv-contrib-python that mediapipe brings: both own ``cv2/`` and work
+side by side when their versions agree); it needs onnxruntime (``onnxruntime-gpu`` for CUDA).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import os
 import shutil
-import tempfile
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Optional, Tuple
@@ -42,10 +38,11 @@ from rgbpose_plugin.fileio import file_sha256
 
 from .base import NUM_KEYPOINTS, FramePoses, PoseBackend, empty_poses
 from .mmpose_backend import filter_person_boxes
+from .model_files import fetch_model
 
-__all__ = ["RTMLIB_MODELS", "RTMLibPoseBackend", "fetch_model", "model_cache_dir"]
+__all__ = ["RTMLIB_MODELS", "RTMLibPoseBackend", "fetch_model"]
 
-INSTALL_HINT = "the 'rtmlib' pose backend needs rtmlib: pip install --no-deps 'rtmlib>=0.0.16'"
+INSTALL_HINT = "the 'rtmlib' pose backend needs rtmlib: pip install 'rtmlib>=0.0.16'"
 
 _ONNX_SDK = "https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/"
 # mode -> (detector URL, pose model URL): the models of rtmlib's Body solution (YOLOX
@@ -67,65 +64,6 @@ def _import_rtmlib():
     except ImportError as err:
         raise ImportError(f"{INSTALL_HINT} ({err})") from err
     return YOLOX, RTMPose
-
-
-def model_cache_dir() -> Path:
-    """Where fetched model files go: ``<torch hub dir>/checkpoints/rtmlib``
-    (``$TORCH_HOME/hub/...``, else ``~/.cache/torch/hub/...``)."""
-    import torch  # the plugin's dependency; imported here to keep importing this module cheap
-
-    return Path(torch.hub.get_dir()) / "checkpoints" / "rtmlib"
-
-
-def _download(url: str, dst: Path) -> None:
-    """Copy ``url`` to ``dst`` through a temporary file, so an interrupted download never
-    leaves a partial ``dst``."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as src:
-            shutil.copyfileobj(src, out)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def fetch_model(url: str, cache_dir: Optional[Path] = None, sha256: Optional[str] = None) -> Path:
-    """The local copy of the model file at ``url``, downloaded on first use.
-
-    The file's SHA-256 is written beside it (``<file>.sha256``) and checked each time the
-    cached file is used, against ``sha256`` when given, else against the digest recorded at
-    download. A mismatch raises ``ValueError`` naming the file (a fresh download is
-    removed; a cached one is left for you to delete).
-    """
-    cache_dir = Path(cache_dir) if cache_dir is not None else model_cache_dir()
-    name = Path(urllib.request.url2pathname(url.split("?")[0].rstrip("/"))).name
-    if not name:
-        raise ValueError(f"rtmlib backend: cannot name a file after the URL {url!r}")
-    # One folder per URL: two URLs ending in the same file name never share a file.
-    path = cache_dir / hashlib.sha256(url.encode()).hexdigest()[:16] / name
-    record = path.with_name(path.name + ".sha256")
-    fresh = not path.is_file()
-    if fresh:
-        try:
-            _download(url, path)
-        except OSError as err:
-            raise OSError(
-                f"rtmlib backend: could not fetch {url} ({err}); without internet, give the "
-                f"model as a local file (--det-model / --pose-model PATH)") from err
-    digest = file_sha256(path)
-    expected = sha256 or (record.read_text().strip() if record.is_file() else None)
-    if expected and digest != expected.lower():
-        if fresh:
-            path.unlink()
-        raise ValueError(
-            f"rtmlib backend: model file {path} (from {url}) has SHA-256 {digest}, expected "
-            f"{expected}; it is corrupted or not the expected model"
-            + ("" if fresh else "; delete it to fetch it again"))
-    if fresh or not record.is_file():
-        record.write_text(digest + "\n")
-    return path
 
 
 def _onnx_file(path: Path) -> Path:
