@@ -3,7 +3,9 @@
 The scenes are demo long scenes (``make_long_scene``, 1 actor, seed 0; drawn at 960x540,
 written at half size like the demo videos: a 480x270 H.264 MP4) cached in ``--cache``;
 their skeletons are given (the scene's ``.pkl``), so only decoding, the test pipeline and
-the model are timed.
+the model are timed, or, with ``--extract MODEL.task``, extracted by the mediapipe backend
+(Tasks PoseLandmarker with that bundle, up to 2 persons): a first pass over the file
+(``file``), or frame by frame as the stream is read (``stream``).
 Models: ``demo`` is ``--checkpoint`` if given (e.g. ``output/demo``), else the demo config
 (``configs/demo/rgbpose_demo.yaml``) with random weights; ``full`` is the NTU-size model of
 the default config (``get_cfg()``) with random weights, run on the 1-minute video only
@@ -34,7 +36,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "configs" / "demo" / "rgbpose_demo.yaml"
-COLUMNS = ("model", "reader", "video s", "wall s", "x real time", "windows", "peak RSS MiB",
+COLUMNS = ("model", "reader", "skeleton", "video s", "wall s", "x real time", "windows", "peak RSS MiB",
            "peak buffered frames")
 
 
@@ -74,7 +76,11 @@ def _child(spec: Dict[str, Any]) -> Dict[str, Any]:
     from rgbpose_plugin.inference.timeline import run_live_timeline, run_timeline
     torch.set_num_threads(spec["threads"])
     started = time.perf_counter()
-    common = dict(skeleton=spec["skeleton"], views=spec.get("views"), device="cpu")
+    common = dict(skeleton=spec["skeleton"], views=spec.get("views"),
+                  device=spec.get("device", "cpu"))
+    if spec.get("extract"):
+        common.update(skeleton=None, backend="mediapipe", max_persons=2, backend_options={
+            "device": "cpu", "task_model": spec["extract"], "num_poses": 2, "api": "tasks"})
     if spec.get("reader") == "stream":
         result = run_live_timeline(spec["checkpoint"], spec["video"], spec["out"], live=False,
                                    **common)
@@ -90,12 +96,13 @@ def _child(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def measure(checkpoint: Path, video: Path, skeleton: Path, out: Path, threads: int = 2,
             write_video: bool = False, views: Optional[int] = None,
-            reader: str = "file") -> Dict[str, Any]:
+            reader: str = "file", extract: Optional[str] = None,
+            device: str = "cpu") -> Dict[str, Any]:
     """Run one timeline in a fresh subprocess (so the peak RSS is its own) and return
     video s, wall s, x real time, windows, peak RSS and peak buffered frames."""
     spec = {"checkpoint": str(checkpoint), "video": str(video), "skeleton": str(skeleton),
             "out": str(out), "threads": threads, "write_video": write_video, "views": views,
-            "reader": reader}
+            "reader": reader, "extract": extract, "device": device}
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
                           capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
@@ -109,7 +116,8 @@ def table(rows: Sequence[Dict[str, Any]]) -> str:
     """The markdown table of the measured rows."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        lines.append(f"| {r['model']} | {r.get('reader', 'file')} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
+        lines.append(f"| {r['model']} | {r.get('reader', 'file')} | "
+                     f"{r.get('skeleton', 'given')} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
                      f"{r['x_real_time']:.2f} | {r['windows']} | {r['peak_rss_mib']:.0f} | "
                      f"{r['peak_frames']} |")
     return "\n".join(lines)
@@ -121,11 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", choices=("demo", "full"), default=["demo", "full"])
     parser.add_argument("--checkpoint", help="the demo model (default: random weights)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--device", default="cpu", help="the model's device (cpu, cuda)")
     parser.add_argument("--views", type=int, help="test views (default: the config's)")
     parser.add_argument("--cache", default="output/bench_stream", help="scenes, checkpoints, runs")
     parser.add_argument("--full-10min", action="store_true",
                         help="run the full model on videos longer than 1 minute too")
     parser.add_argument("--video", action="store_true", help="write timeline.mp4 too")
+    parser.add_argument("--extract", metavar="MODEL.task",
+                        help="extract skeletons with mediapipe's Tasks API and this bundle")
     parser.add_argument("--readers", nargs="+", choices=("file", "stream"), default=["file"],
                         help="run_timeline (file) and/or run_live_timeline in order (stream)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -150,8 +161,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             for reader in args.readers:
                 row = measure(Path(ckpt), video, video.with_suffix(".pkl"),
                               cache / f"run_{which}_{reader}_{seconds}s", args.threads,
-                              args.video, args.views, reader)
-                rows.append({"model": which, "reader": reader, **row})
+                              args.video, args.views, reader, args.extract, args.device)
+                rows.append({"model": which, "reader": reader,
+                             "skeleton": "mediapipe" if args.extract else "given", **row})
                 print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
     print("command: python benchmarks/bench_stream.py " + " ".join(sys.argv[1:]))

@@ -125,5 +125,5 @@ def test_bench_measure_mechanics(scene, tmp_path):
         rows.append({"model": "demo", "reader": reader, **row})
     assert rows[0]["windows"] == rows[1]["windows"]
     table = bench.table(rows)
-    assert table.startswith("| model | reader | video s |")
-    assert "| demo | file | 8 |" in table and "| demo | stream | 8 |" in table
+    assert table.startswith("| model | reader | skeleton | video s |")
+    assert "| demo | file | given | 8 |" in table and "| demo | stream | given | 8 |" in table

@@ -11,9 +11,8 @@ tests use them).
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
+import http.client
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Optional
@@ -31,17 +30,16 @@ def model_cache_dir(backend: str) -> Path:
 
 
 def _download(url: str, dst: Path) -> None:
-    """Copy ``url`` to ``dst`` through a temporary file, so an interrupted download never
-    leaves a partial ``dst``."""
+    """Copy ``url`` to ``dst`` as the model zoo does (``torch.hub.download_url_to_file``:
+    a temporary file renamed into place, a progress bar on a terminal), so an interrupted
+    download never leaves a partial ``dst``."""
+    import torch
+
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as src:
-            shutil.copyfileobj(src, out)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        torch.hub.download_url_to_file(url, str(dst), progress=sys.stderr.isatty())
+    except (RuntimeError, ValueError, http.client.HTTPException) as err:
+        raise OSError(" ".join(str(err).split()) or type(err).__name__) from err
 
 
 def fetch_model(url: str, cache_dir: Optional[Path] = None, sha256: Optional[str] = None, *,
