@@ -1,5 +1,8 @@
 """Person tracking: stable slots across frames, ranking, capping, absent persons."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,3 +101,19 @@ def test_bad_shapes_and_cap_are_rejected():
         tracker.update(np.zeros((1, 33, 2)), np.zeros((1, 33)))
     with pytest.raises(ValueError, match="max_persons"):
         tracker.result(max_persons=0)
+
+
+def test_eval_pose_multi_counts_slot_jumps():
+    """benchmarks/eval_pose_multi.py: two persons 300 px apart, and one frame where the two
+    slots trade places (two jumps there and two back), then none when they keep apart."""
+    spec = importlib.util.spec_from_file_location(
+        "eval_pose_multi", Path(__file__).resolve().parents[1] / "benchmarks" / "eval_pose_multi.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    base = np.stack([np.full((17, 2), 100.0) + np.arange(17)[:, None], ] * 6)  # [T, 17, 2]
+    kp = np.stack([base, base + 300]).astype(np.float32)  # [2, T, 17, 2]
+    score = np.ones(kp.shape[:3], np.float32)
+    assert module.slot_jumps(kp, score) == 0
+    kp[:, 3] = kp[::-1, 3]  # frame 3: the slots hold each other's person
+    assert module.slot_jumps(kp, score) == 4
+    assert module.slot_jumps(kp[:1], score[:1]) is None
