@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if [ "${QUICK:-0}" = 1 ]; then
     TRAIN=(--tiny --steps 1 --workers 0 1 --no-compile); LOADER=(--tiny --workers 0 1 --samples 16 --memory-samples 200)
     INFER=(--kinds pose --batches 1 --repeats 1 --methods eager)
-    STREAM=(--durations 4 --models demo)
+    STREAM=(--durations 8 --models demo)
 else
     TRAIN=(); LOADER=(--workers 0 2 4 8 12 --samples 400)
     INFER=(--kinds rgbpose --batches 1 10 --repeats 5 --methods eager onnxruntime --threads "$(nproc)")
