@@ -34,7 +34,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PIP) install -q -e ".[dev,export]"
 	# mediapipe (CPU pose backend, Tasks PoseLandmarker): a current release with its own
 	# requirements (they bring opencv-contrib-python, which needs libGL.so.1; the headless
-	# variant that older installs had here is removed first, as both own cv2/).
+	# variant, if an environment has it, is removed first, as both own cv2/).
 	$(PIP) uninstall -q -y opencv-contrib-python-headless
 	$(PIP) install -q -e ".[mediapipe]"
 	# The BlazePose weights shipped in mediapipe 0.10.21's wheel, from which
