@@ -145,9 +145,9 @@ def resolve_task_model(model: Optional[str] = None, sha256: Optional[str] = None
     if not path.is_file():
         raise FileNotFoundError(f"mediapipe backend: the .task model {source!r} is neither a "
                                 f"file nor a URL")
-    if sha256 and file_sha256(path) != sha256.lower():
-        raise ValueError(f"mediapipe backend: {path} has SHA-256 {file_sha256(path)}, "
-                         f"expected {sha256}")
+    digest = file_sha256(path) if sha256 else None
+    if digest and digest != sha256.lower():
+        raise ValueError(f"mediapipe backend: {path} has SHA-256 {digest}, expected {sha256}")
     return source, path
 
 

@@ -35,7 +35,7 @@ from .predictor import Prediction, build_test_item, predict
 from .skeleton import annotated_label, check_skeleton, extract_skeleton, save_skeleton, skeleton_from_file
 
 __all__ = ["DemoResult", "class_names_for", "format_result", "format_top", "get_skeleton",
-           "load_for_inference", "run_demo"]
+           "inference_device", "load_for_inference", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,13 @@ def _title(video: Path, prediction: Prediction, model_name: str, truth: Optional
     title = (f"{video.name}: {best['name']} ({100 * best['probability']:.1f}%)   "
              f"[{model_name}, {prediction.num_views} views]")
     return title + (f"   annotated label: {truth}" if truth is not None else "")
+
+
+def inference_device(model, device: Optional[str] = None) -> str:
+    """``device`` if given, else where the model's runtime can run (an exported ONNX model
+    says so: onnxruntime may lack CUDA), else cuda if available, else cpu."""
+    return device or getattr(model, "default_device", None) or (
+        "cuda" if torch.cuda.is_available() else "cpu")
 
 
 def class_names_for(labels: Optional[str], checkpoint: Dict[str, Any], cfg
@@ -138,9 +145,7 @@ def run_demo(checkpoint: Optional[str], video: str, out_dir: str, *, cfg_file: O
     truth = annotated_label(raw, len(names))
     with _timed(timings, "test_input"):
         item = build_test_item(cfg, annotation, video_path, views)
-    # An exported ONNX model says where its runtime can run (onnxruntime may lack CUDA).
-    device = device or getattr(model, "default_device", None) or (
-        "cuda" if torch.cuda.is_available() else "cpu")
+    device = inference_device(model, device)
     with _timed(timings, "model"):
         prediction = predict(model, cfg, item, names, device)
     outputs = {"picture": str(out / "prediction.png"), "json": str(out / "prediction.json")}

@@ -17,7 +17,7 @@ from rgbpose_dataprep.pose import VideoDecodeError, annotate_video, create_pose_
 from ..data import AnnotationError, read_annotation_file, validate_annotation, write_annotation_file
 from ..errors import InferenceError
 
-__all__ = ["skeleton_from_file", "extract_skeleton", "save_skeleton", "check_skeleton",
+__all__ = ["skeleton_from_file", "extract_skeleton", "open_pose_backend", "save_skeleton", "check_skeleton",
            "annotated_label"]
 
 logger = logging.getLogger(__name__)
@@ -75,16 +75,21 @@ def skeleton_from_file(path: str, video: Path) -> Dict[str, Any]:
         f"{', ...' if len(annotations) > 5 else ''}")
 
 
+def open_pose_backend(backend: str, backend_options: Optional[Dict[str, Any]] = None):
+    """Pose backend ``backend``; one :class:`InferenceError` line when it cannot start (not
+    installed, a model file missing or not fetched, a bad option)."""
+    try:
+        return create_pose_backend(backend, **(backend_options or {}))
+    except (ImportError, OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise InferenceError(f"pose backend {backend!r}: {err}") from err
+
+
 def extract_skeleton(video: Path, backend: str = "mediapipe",
                      backend_options: Optional[Dict[str, Any]] = None, max_persons: int = 2,
                      progress: bool = False) -> Dict[str, Any]:
     """Run pose backend ``backend`` over every frame of ``video`` (as
     ``tools/extract_pose.py`` does) and return the annotation, label -1."""
-    try:
-        pose_backend = create_pose_backend(backend, **(backend_options or {}))
-    except (ImportError, OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-        raise InferenceError(f"pose backend {backend!r}: {err}") from err
-    with pose_backend:
+    with open_pose_backend(backend, backend_options) as pose_backend:
         try:
             return annotate_video(video, pose_backend, max_persons=max_persons,
                                   progress=progress)

@@ -47,18 +47,17 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequenc
 
 import av
 import numpy as np
-import torch
 from av.video.reformatter import VideoReformatter
 
-from rgbpose_dataprep.pose import create_pose_backend
 from rgbpose_dataprep.pose.base import check_poses
 from rgbpose_dataprep.pose.tracking import box_iou, greedy_match, keypoint_boxes
 
 from ...data import sample_clips
 from ...errors import InferenceError
-from ..demo import class_names_for, load_for_inference
-from ..skeleton import check_skeleton, skeleton_from_file
+from ..demo import class_names_for, inference_device, load_for_inference
+from ..skeleton import check_skeleton, open_pose_backend, skeleton_from_file
 from .persons import TRAINED_MODE_NOTE
+from .reader import to_rgb
 from .run import (
     PreparedVideo,
     RunFacts,
@@ -66,14 +65,13 @@ from .run import (
     Tracks,
     finish_timeline,
     format_window,
-    window_entry,
     window_times,
 )
-from .segments import WindowScore, label_window
 from .windows import (
     Window,
     WindowPlan,
     classify_window,
+    covered_windows,
     default_window,
     nobody_in_view,
     test_options,
@@ -90,8 +88,8 @@ _END = object()  # the decode thread's last item
 
 def is_live_source(video: str) -> bool:
     """``-`` (standard input), a stream URL, or a capture device (``/dev/video*``)."""
-    return (video == "-" or video.split("://", 1)[0].lower() in LIVE_SCHEMES
-            and "://" in video or video.startswith("/dev/video"))
+    is_url = "://" in video and video.split("://", 1)[0].lower() in LIVE_SCHEMES
+    return video == "-" or is_url or video.startswith("/dev/video")
 
 
 def open_source(video: str, timeout_s: float) -> av.container.InputContainer:
@@ -284,13 +282,13 @@ class Stream:
     """
 
     def __init__(self, container: av.container.InputContainer, pose: Callable[[np.ndarray], Any],
-                 windows: LiveWindows, tracker: Optional[OnlineTracker], max_latency: float,
-                 stall_timeout: float, name: str) -> None:
+                 windows: LiveWindows, tracker: Optional[OnlineTracker], fps: Fraction,
+                 max_latency: float, stall_timeout: float, name: str) -> None:
         self.container, self.pose, self.cut = container, pose, windows
         self.tracker, self.max_latency = tracker, max_latency
         self.stall_timeout, self.name = stall_timeout, name
         self.stats = StreamStats()
-        self.fps = _rate(container, name)
+        self.fps = fps
         self.shape: Optional[Tuple[int, int]] = None
         self._frames: queue.Queue[Any] = queue.Queue(maxsize=8)
         self._queue: Deque[WindowInput] = deque()  # complete, not yet classified
@@ -327,8 +325,7 @@ class Stream:
                 self.stats.first_error = self.stats.first_error or str(err)
                 continue
             for frame in decoded:
-                rgb = reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
-                self._put(rgb)
+                self._put(to_rgb(frame, reformatter))
         self._put(_END)
 
     def _put(self, item: Any) -> None:
@@ -444,18 +441,8 @@ def live_plan(fps: Fraction, size: int, stride: int, starts: List[int], total: i
     """The plan of the windows a live run handed out (skipped ones included), covers as
     :func:`~.windows.plan_windows` sets them; the last window covers to the stream's end."""
     ends = [min(s + size, total) for s in starts]
-    borders = [0] + [(a + b + size) // 2 for a, b in zip(starts, starts[1:])] + [total]
-    windows = tuple(Window(i, s, e, borders[i], borders[i + 1])
-                    for i, (s, e) in enumerate(zip(starts, ends)))
-    return WindowPlan(total, fps, size, stride, windows, total < size)
-
-
-def label_live(prediction, nobody: bool, gap: Optional[str], min_score: float
-               ) -> Tuple[WindowScore, Optional[int], str]:
-    """The merge rule's view of one live window (covers filled in at the end)."""
-    score = WindowScore(0, 0, prediction.probs if prediction else {}, nobody, gap)
-    label, status = label_window(score, min_score)
-    return score, label, status
+    return WindowPlan(total, fps, size, stride, covered_windows(starts, ends, size, total),
+                      total < size)
 
 
 def make_pose_source(skeleton: Optional[Dict[str, Any]], backend: str,
@@ -471,10 +458,7 @@ def make_pose_source(skeleton: Optional[Dict[str, Any]], backend: str,
             return {str(m): (kp[m, index], sc[m, index]) for m in range(kp.shape[0])
                     if sc[m, index].any()}
         return from_file, False, lambda: None
-    try:
-        pose_backend = create_pose_backend(backend, **(backend_options or {}))
-    except (ImportError, OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-        raise InferenceError(f"pose backend {backend!r}: {err}") from err
+    pose_backend = open_pose_backend(backend, backend_options)
     pose_backend.reset()
     return (lambda index, rgb: pose_backend(rgb)), True, pose_backend.close
 
@@ -520,9 +504,8 @@ def run_live_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     cut = LiveWindows(size, step, sampled_offsets(options, size), "rgb" in options.streams)
     tracker = OnlineTracker(0.1, size) if track else None
     latency = (window_s if max_latency is None else max_latency) if live else float("inf")
-    stream = Stream(container, pose, cut, tracker, latency, stall_timeout, video)
-    device = device or getattr(model, "default_device", None) or (
-        "cuda" if torch.cuda.is_available() else "cpu")
+    stream = Stream(container, pose, cut, tracker, fps, latency, stall_timeout, video)
+    device = inference_device(model, device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tracks = Tracks({"scene": {}} if not per_person else {})
@@ -545,7 +528,7 @@ def run_live_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     total = stats.frames
     plan = live_plan(fps, size, step, starts, total)
     _fix_covers(plan, tracks)
-    notes += _live_notes(plan, stats, size, fps, live)
+    notes += _live_notes(plan, stats, size, live)
     for note in notes[1 if per_person else 0:] if echo else ():
         echo(f"note: {note}")
     v = PreparedVideo(Path(source_name(video)), source, {}, options, plan, window_s, stride_s,
@@ -557,8 +540,7 @@ def run_live_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
         {"live": {"mode": live, "max_latency_s": latency if live else None,
                   "stall_timeout_s": stall_timeout,
                   **stats.report(fps, cut.peak)}})
-    predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
-    result = TimelineResult(plan, predictions, segments, outputs, report, cut.peak,
+    result = TimelineResult(plan, tracks.classified(), segments, outputs, report, cut.peak,
                             report["timings_s"], tracks.predictions)
     if interrupted is not None:
         raise interrupted
@@ -623,41 +605,27 @@ def _record(tracks: Tracks, index: int, start: int, prediction, nobody: bool,
         tracks.annotations.setdefault(t, {})
         while len(entries) < index:
             i = len(entries)
-            _append(tracks, t, plan, Window(i, i * stride, i * stride + size, 0, 0), None,
-                    i not in skipped, SKIPPED if i in skipped else None, min_score, topk)
-        entry = _append(tracks, t, plan, Window(index, start, end, 0, 0), prediction, nobody,
-                        gap, min_score, topk)
+            tracks.record(t, plan, Window(i, i * stride, i * stride + size, 0, 0), None,
+                          i not in skipped, SKIPPED if i in skipped else None, min_score, topk)
+        entry = tracks.record(t, plan, Window(index, start, end, 0, 0), prediction, nobody,
+                              gap, min_score, topk)
         if echo:
             echo((f"track {t} " if tracks.per_person else "") + format_window(entry))
-
-
-def _append(tracks: Tracks, track: str, plan: WindowPlan, w: Window, prediction, nobody: bool,
-            gap: Optional[str], min_score: float, topk: int) -> Dict[str, Any]:
-    if prediction is not None:
-        prediction = replace(prediction, heatmaps=None)  # kept per window: no heatmaps
-    score, label, status = label_live(prediction, nobody, gap, min_score)
-    entry = window_entry(plan, w, prediction, status, label, topk)
-    tracks.predictions.setdefault(track, []).append(prediction)
-    tracks.entries.setdefault(track, []).append(entry)
-    tracks.scores.setdefault(track, []).append(score)
-    return entry
 
 
 def _fix_covers(plan: WindowPlan, tracks: Tracks) -> None:
     """Give every track's scores and entries the plan's covers (known only at the end);
     a track seen last before the end gets not-in-view windows up to it."""
     for track, scores in tracks.scores.items():
-        while len(scores) < len(plan.windows):
-            w = plan.windows[len(scores)]
-            _append(tracks, track, plan, w, None, True, None, 1.0, 1)
+        while len(scores) < len(plan.windows):  # no prediction: no label, whatever the rule
+            tracks.record(track, plan, plan.windows[len(scores)], None, True, None, 1.0, 1)
         tracks.scores[track] = [replace(s, cover_start=w.cover_start, cover_end=w.cover_end)
                                 for s, w in zip(scores, plan.windows)]
         for entry, w in zip(tracks.entries[track], plan.windows):
             entry.update(window_times(plan, w))
 
 
-def _live_notes(plan: WindowPlan, stats: StreamStats, size: int, fps: Fraction, live: bool
-                ) -> List[str]:
+def _live_notes(plan: WindowPlan, stats: StreamStats, size: int, live: bool) -> List[str]:
     notes = []
     if plan.padded:
         notes.append(f"the stream ({stats.frames} frames) was shorter than one window "

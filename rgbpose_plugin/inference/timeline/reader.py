@@ -42,7 +42,7 @@ from ...errors import InferenceError
 from ...fileio import VideoDecodeError, open_video
 from ...fileio import probe_video as probe_fileio
 
-__all__ = ["FrameBuffer", "probe_video"]
+__all__ = ["FrameBuffer", "probe_video", "to_rgb"]
 
 
 def probe_video(path: Path) -> Tuple[int, Fraction, Tuple[int, int]]:
@@ -56,6 +56,16 @@ def probe_video(path: Path) -> Tuple[int, Fraction, Tuple[int, int]]:
     if probe.frames == 0:
         raise InferenceError(f"video {path}: no video frames")
     return probe.frames, probe.rate, (probe.height, probe.width)
+
+
+def to_rgb(frame: av.VideoFrame, reformatter: VideoReformatter) -> np.ndarray:
+    """The frame as ``(H, W, 3)`` uint8, converted as :mod:`rgbpose_plugin.data.video` does
+    (one swscale context per reader, one thread), so frames match the test pipeline's."""
+    rgb = reformatter.reformat(frame, format="rgb24", threads=1)
+    h, w = rgb.height, rgb.width
+    plane = rgb.planes[0]  # rows may be padded to line_size
+    image = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)[:, : w * 3]
+    return np.ascontiguousarray(image.reshape(h, w, 3))
 
 
 class FrameBuffer:
@@ -87,14 +97,6 @@ class FrameBuffer:
                 self._last_use[index] = window
         self._held: Dict[int, np.ndarray] = {}
         self._reformatter = VideoReformatter()
-
-    def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        """The frame as ``(H, W, 3)`` uint8, converted as :mod:`rgbpose_plugin.data.video` does."""
-        rgb = self._reformatter.reformat(frame, format="rgb24", threads=1)
-        h, w = rgb.height, rgb.width
-        plane = rgb.planes[0]  # rows may be padded to line_size
-        image = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)[:, : w * 3]
-        return np.ascontiguousarray(image.reshape(h, w, 3))
 
     def _frames(self) -> Iterator[av.VideoFrame]:
         """Every frame the decoder returns; a packet it rejects is counted and skipped."""
@@ -174,7 +176,7 @@ class FrameBuffer:
             if index is None:
                 continue
             if index in self._last_use:
-                self._held[index] = self._rgb(frame)
+                self._held[index] = to_rgb(frame, self._reformatter)
                 self.peak = max(self.peak, len(self._held))
             # Hand out every leading window whose last sampled frame is now decoded (or lost).
             while next_window < len(self.needs) and self._last_needed(next_window) <= index:

@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ...data import DataOptions
 from ...errors import InferenceError
-from ..demo import FUSION_NOTE, class_names_for, get_skeleton, load_for_inference
+from ..demo import (
+    FUSION_NOTE,
+    class_names_for,
+    get_skeleton,
+    inference_device,
+    load_for_inference,
+)
 from ..predictor import Prediction
 from ..skeleton import check_skeleton
 from .annotated import label_of_entry, write_timeline_video
@@ -186,6 +191,27 @@ class Tracks:
     def per_person(self) -> bool:
         return "scene" not in self.annotations
 
+    def record(self, track: str, plan: WindowPlan, w: Window, prediction: Optional[Prediction],
+               nobody: bool, gap: Optional[str], min_score: float, topk: int
+               ) -> Dict[str, Any]:
+        """Add window ``w`` of ``track`` (its prediction, None where not classified) with
+        its label by the merge rule; returns its JSON entry."""
+        if prediction is not None:
+            # Without its heatmaps: kept for every window, they would grow with the video.
+            prediction = replace(prediction, heatmaps=None)
+        score = WindowScore(w.cover_start, w.cover_end,
+                            prediction.probs if prediction else {}, nobody, gap)
+        label, status = label_window(score, min_score)
+        entry = window_entry(plan, w, prediction, status, label, topk)
+        self.predictions.setdefault(track, []).append(prediction)
+        self.entries.setdefault(track, []).append(entry)
+        self.scores.setdefault(track, []).append(score)
+        return entry
+
+    def classified(self) -> List[Prediction]:
+        """Every prediction made, track after track."""
+        return [p for t in self.annotations for p in self.predictions.get(t, []) if p]
+
 
 def _track_annotations(annotation: Dict[str, Any], per_person: bool
                        ) -> Dict[str, Dict[str, Any]]:
@@ -212,16 +238,7 @@ def _classify_track(model, cfg, v: PreparedVideo, tracks: Tracks, track: str, w:
     if not gap and not (nobody and tracks.per_person):
         prediction = classify_window(model, cfg, v.options, annotation, w, frames, names,
                                      device, v.skeleton)
-        # Without its heatmaps: kept for every window, they would grow with the video.
-        prediction = replace(prediction, heatmaps=None)
-    score = WindowScore(w.cover_start, w.cover_end,
-                        prediction.probs if prediction else {}, nobody, gap)
-    label, status = label_window(score, min_score)
-    entry = window_entry(v.plan, w, prediction, status, label, topk)
-    tracks.predictions.setdefault(track, []).append(prediction)
-    tracks.entries.setdefault(track, []).append(entry)
-    tracks.scores.setdefault(track, []).append(score)
-    return entry
+    return tracks.record(track, v.plan, w, prediction, nobody, gap, min_score, topk)
 
 
 def _gap(reader: Optional[FrameBuffer], need: np.ndarray, frames: Dict[int, np.ndarray],
@@ -312,8 +329,7 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
         v.notes.append(TRAINED_MODE_NOTE)
     for note in v.notes if echo else ():
         echo(f"note: {note}")
-    device = device or getattr(model, "default_device", None) or (
-        "cuda" if torch.cuda.is_available() else "cpu")
+    device = inference_device(model, device)
     tracks = Tracks(_track_annotations(v.annotation, per_person))
     peak, decode = _classify_windows(model, cfg, v, tracks, names, device, min_score, topk,
                                      progress, echo)
@@ -330,7 +346,7 @@ def run_timeline(checkpoint: Optional[str], video: str, out_dir: str, *,
     report, segments, outputs = finish_timeline(
         v, tracks, names, cfg, run, out, saved, (min_score, min_duration, window, stride),
         video_size if write_video else 0, {"decode": decode, "peak_buffered_frames": peak})
-    predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
+    predictions = tracks.classified()
     return TimelineResult(v.plan, predictions, segments, outputs, report, peak,
                           report["timings_s"], tracks.predictions)
 
@@ -359,7 +375,7 @@ def finish_timeline(v: PreparedVideo, tracks: Tracks, names: List[str], cfg, run
         tracks.scores[t], v.plan.fps, names, min_score, min_duration, track=t)]
     outputs = write_outputs(v, tracks, segments, out, saved, cfg.MODEL.MODEL_NAME, video_size)
     run.timings["total"] = round(time.perf_counter() - run.started, 3)
-    predictions = [p for t in tracks.annotations for p in tracks.predictions[t] if p]
+    predictions = tracks.classified()
     report = {
         "video": run.video, "checkpoint": run.checkpoint,
         "model": cfg.MODEL.MODEL_NAME, "streams": predictions[0].streams if predictions else [],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch.nn as nn
@@ -101,10 +101,19 @@ def plan_windows(total_frames: int, fps: Fraction, window_s: float, stride_s: fl
         if starts[-1] + size < total_frames:
             starts.append(total_frames - size)
         ends = [s + size for s in starts]
+    return WindowPlan(total_frames, fps, size, stride, covered_windows(starts, ends, size,
+                                                                      total_frames),
+                      total_frames < size)
+
+
+def covered_windows(starts: Sequence[int], ends: Sequence[int], size: int, total_frames: int
+                    ) -> Tuple[Window, ...]:
+    """Windows ``[start, end)`` with their covers: from half-way between a window's centre
+    (of a full-size window) and the previous one's to half-way to the next one's; the first
+    from frame 0, the last to ``total_frames``."""
     borders = [0] + [(a + b + size) // 2 for a, b in zip(starts, starts[1:])] + [total_frames]
-    windows = tuple(Window(i, s, e, borders[i], borders[i + 1])
-                    for i, (s, e) in enumerate(zip(starts, ends)))
-    return WindowPlan(total_frames, fps, size, stride, windows, total_frames < size)
+    return tuple(Window(i, s, e, borders[i], borders[i + 1])
+                 for i, (s, e) in enumerate(zip(starts, ends)))
 
 
 def test_options(cfg: CfgNode, num_views: Optional[int] = None) -> DataOptions:
